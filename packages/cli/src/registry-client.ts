@@ -1,0 +1,216 @@
+/**
+ * The registry's HTTP API (DESIGN.md §1): reads over Node's fetch, retried with
+ * backoff, then sent to the mirrors; every failure becomes one
+ * sentence naming the URL. Publishing goes to the main registry only, once:
+ * a write is not something to repeat blindly.
+ */
+import http from "node:http";
+import https from "node:https";
+import type { ErrorBody, SearchResult, VersionList, VersionMetadata } from "@wasm-registry/core";
+import { CliError } from "./errors.js";
+import type { RegistrySettings } from "./settings.js";
+
+const ATTEMPTS = 3;
+const FIRST_BACKOFF_MS = 200;
+const TIMEOUT_MS = 30_000;
+
+/** The registry answered, with an error status. */
+export class HttpError extends CliError {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    readonly serverMessage: string,
+    readonly url: string,
+  ) {
+    super(`${url} answered ${status}: ${serverMessage}`);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A name inside a URL path: `:` is fine raw, `/` must not split the path. */
+export const nameInPath = (name: string) => name.replaceAll("/", "%2F");
+
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  if ((error as Error).name === "TimeoutError") return `no answer within ${TIMEOUT_MS / 1000} s`;
+  return cause?.code ?? cause?.message ?? (error as Error).message;
+}
+
+async function errorFrom(response: Response, url: string): Promise<HttpError> {
+  const text = await response.text().catch(() => "");
+  try {
+    const body = JSON.parse(text) as ErrorBody;
+    if (body?.error?.message) return new HttpError(response.status, body.error.code, body.error.message, url);
+  } catch {
+    // Not our JSON: a proxy's page or similar; show the status alone.
+  }
+  return new HttpError(response.status, undefined, response.statusText || "an unexpected answer", url);
+}
+
+export class RegistryClient {
+  readonly bases: string[];
+  private readonly failedBases = new Set<string>();
+
+  constructor(readonly settings: RegistrySettings) {
+    this.bases = [settings.url, ...settings.mirrors];
+  }
+
+  get url(): string {
+    return this.settings.url;
+  }
+
+  /**
+   * GET with retries on network errors and 5xx/429, each base in turn. A 4xx
+   * is an answer, not an outage, so it is returned at once (no mirror is
+   * asked to contradict the main registry).
+   */
+  async get(pathAndQuery: string): Promise<Response> {
+    const failures: string[] = [];
+    // A base that failed every attempt is skipped for the rest of this command, so that a
+    // dead main registry costs its retries once, not once per request.
+    const alive = this.bases.filter((base) => !this.failedBases.has(base));
+    for (const base of alive.length > 0 ? alive : this.bases) {
+      const url = base + pathAndQuery;
+      for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+        let response: Response;
+        try {
+          response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS), headers: { "user-agent": "run-cli" } });
+        } catch (error) {
+          if (attempt === ATTEMPTS) {
+            failures.push(`${base} (${networkReason(error)})`);
+            this.failedBases.add(base);
+          }
+          else await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1));
+          continue;
+        }
+        if (response.ok) return response;
+        if (response.status < 500 && response.status !== 429) throw await errorFrom(response, url);
+        if (attempt === ATTEMPTS) {
+          failures.push(`${base} (${(await errorFrom(response, url)).message})`);
+          this.failedBases.add(base);
+        } else {
+          await response.body?.cancel();
+          await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1));
+        }
+      }
+    }
+    throw new CliError(`cannot reach the registry: ${failures.join("; ")}`);
+  }
+
+  async getJson<T>(pathAndQuery: string): Promise<T> {
+    const response = await this.get(pathAndQuery);
+    try {
+      return (await response.json()) as T;
+    } catch {
+      throw new CliError(`${this.url}${pathAndQuery} did not answer JSON; is ${this.url} a component registry?`);
+    }
+  }
+
+  /** Every published version, or undefined when the package is unknown. */
+  async versions(name: string): Promise<string[] | undefined> {
+    return (await this.versionList(name))?.versions;
+  }
+
+  /** Every published version and which are yanked, or undefined when the package is unknown. */
+  async versionList(name: string): Promise<VersionList | undefined> {
+    try {
+      return await this.getJson<VersionList>(`/api/v1/packages/${nameInPath(name)}/versions`);
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * One authenticated JSON request to the main registry (token management,
+   * yank): never retried nor sent to a mirror, as a write must not be. The
+   * registry's error answers become HttpErrors.
+   */
+  async send<T>(method: string, pathAndQuery: string, token: string, body?: unknown): Promise<T> {
+    const url = this.url + pathAndQuery;
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, "user-agent": "run-cli" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (error) {
+      throw new CliError(`cannot reach the registry at ${this.url} (${networkReason(error)})`);
+    }
+    if (!response.ok) throw await errorFrom(response, url);
+    try {
+      return (await response.json()) as T;
+    } catch {
+      throw new CliError(`${url} did not answer JSON; is ${this.url} a component registry?`);
+    }
+  }
+
+  async metadata(name: string, version: string): Promise<VersionMetadata> {
+    try {
+      return await this.getJson<VersionMetadata>(`/api/v1/packages/${nameInPath(name)}/${encodeURIComponent(version)}`);
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 404) {
+        throw new CliError(`${name}@${version} is not on the registry at ${this.url}: ${error.serverMessage}`);
+      }
+      throw error;
+    }
+  }
+
+  async search(query: string, limit: number): Promise<SearchResult> {
+    return this.getJson<SearchResult>(`/api/v1/search?q=${encodeURIComponent(query)}&limit=${limit}`);
+  }
+
+  /** The component's bytes, read whole (components are small; the limit is the registry's upload limit). */
+  async download(name: string, version: string): Promise<Uint8Array> {
+    const response = await this.get(`/packages/${nameInPath(name)}/${encodeURIComponent(version)}/artifact.wasm`);
+    try {
+      return new Uint8Array(await response.arrayBuffer());
+    } catch (error) {
+      throw new CliError(`the download of ${name}@${version} from ${this.url} broke off (${networkReason(error)}); try again`);
+    }
+  }
+
+  /**
+   * One POST to the main registry, whatever the answer's status.
+   *
+   * Not fetch: the registry answers a refused upload (401, 413) before it
+   * has read the body and then closes the connection, and undici's fetch
+   * reports that as EPIPE, losing the answer. node:http with the body
+   * written in one piece reads the early answer.
+   */
+  async publish(form: FormData, token: string): Promise<{ status: number; text: string }> {
+    const url = new URL(`${this.url}/api/v1/packages`);
+    const encoded = new Request(url, { method: "POST", body: form });
+    const body = Buffer.from(await encoded.arrayBuffer());
+    const headers = {
+      "content-type": encoded.headers.get("content-type")!,
+      "content-length": String(body.length),
+      authorization: `Bearer ${token}`,
+      "user-agent": "run-cli",
+    };
+    const send = url.protocol === "https:" ? https.request : http.request;
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      const request = send(url, { method: "POST", headers, timeout: TIMEOUT_MS * 4 }, (response) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        response.on("error", (error) => reject(new CliError(`the answer from ${this.url} broke off (${networkReason(error)}); check with \`run v2 info\` whether the version was published`)));
+      });
+      request.on("timeout", () => request.destroy(Object.assign(new Error("timeout"), { name: "TimeoutError" })));
+      request.on("error", (error) => {
+        if (answered) return;
+        const code = (error as NodeJS.ErrnoException).code;
+        const hint = code === "EPIPE" || code === "ECONNRESET" ? "; it closed the connection while the file was being sent, which it does for a refused token or a file over its size limit" : "";
+        reject(new CliError(`cannot publish to the registry at ${this.url} (${code ?? networkReason(error)})${hint}`));
+      });
+      request.end(body);
+    });
+  }
+}
