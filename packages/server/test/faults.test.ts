@@ -4,7 +4,7 @@
  * happened whole or left nothing visible.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import fs from "node:fs/promises";
 import http from "node:http";
@@ -16,33 +16,7 @@ import { sha256Hex } from "@wasm-registry/core";
 import { startS3 } from "../testkit/backends.js";
 import { paddedComponent } from "../testkit/fixtures.js";
 import { ADMIN_TOKEN, errorOf, publish, snapshotStore, startRegistry, tempDir } from "../testkit/helpers.js";
-
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "main.js");
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-}
-
-async function startProcess(env: Record<string, string>, wrap: string[] = []): Promise<Started> {
-  const [command, ...args] = [...wrap, process.execPath, MAIN];
-  const child = spawn(command!, args, {
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = (chunk: Buffer) => {
-      output += chunk;
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match && output.includes("registry ready")) resolve(match[1]!);
-    };
-    child.stdout!.on("data", check);
-    child.stderr!.on("data", check);
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  });
-  return { child, url };
-}
+import { startServerProcess } from "../testkit/process.js";
 
 /** A valid component of about `size` bytes, different per seed. */
 const payload = (seed: number, size: number) => paddedComponent(size, seed);
@@ -95,7 +69,7 @@ describe("faults", () => {
   it("SIGKILL during many concurrent publishes: every 201 is whole, nothing half-written shows, retries succeed or find the version whole", { timeout: 60_000 }, async () => {
     const dataDir = await tempDir();
     const env = { DATA_DIR: dataDir, REGISTRY_PUBLISH_RATE_LIMIT_PER_MIN: "0" };
-    const first = await startProcess(env);
+    const first = await startServerProcess({ REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
     children.push(first.child);
 
     const versions = Array.from({ length: 40 }, (_, i) => `1.0.${i}`);
@@ -115,7 +89,7 @@ describe("faults", () => {
     assert.ok(interrupted.length >= 10, `some publishes were cut off by the kill (${interrupted.length})`);
     assert.deepEqual(results.filter((r) => r.result !== 201 && r.result !== "interrupted"), [], "no other answers");
 
-    const second = await startProcess(env);
+    const second = await startServerProcess({ REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN, ...env });
     children.push(second.child);
     // Every 201 is whole.
     for (const version of answered) {
@@ -147,8 +121,7 @@ describe("faults", () => {
       if (retry.status === 409) assert.ok(listed.includes(version), `${version} was refused as existing, so it was listed`);
       assert.deepEqual(await download(second.url, version), { status: 200, sha256: sha256Hex(bytesOf.get(version)!) });
     }
-    second.child.kill("SIGTERM");
-    await once(second.child, "exit");
+    await second.stop();
   });
 
   it("a full disk: 507 that says so, and nothing visible (a real 2 MiB tmpfs in a user namespace)", { timeout: 60_000 }, async (t) => {
@@ -160,9 +133,10 @@ describe("faults", () => {
     const dataDir = await tempDir();
     // The server runs in its own mount namespace with DATA_DIR on a 2 MiB tmpfs: ENOSPC comes from the kernel.
     const script = `mount -t tmpfs -o size=2m tmpfs "$DATA_DIR" && exec "$@"`;
-    const server = await startProcess({ DATA_DIR: dataDir, MAX_UPLOAD_MB: "8" }, [
-      "unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh",
-    ]);
+    const server = await startServerProcess(
+      { REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN, DATA_DIR: dataDir, MAX_UPLOAD_MB: "8" },
+      { wrap: ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh"] },
+    );
     children.push(server.child);
     const small = await payload(1, 10_000);
     assert.equal((await publish(server.url, small, { fields: { name: "alice:crash", version: "1.0.0" } })).status, 201);
@@ -179,8 +153,7 @@ describe("faults", () => {
     assert.equal((await fetch(`${server.url}/packages/alice:crash/2.0.0/artifact.wasm`)).status, 404);
     assert.equal((await publish(server.url, await payload(3, 10_000), { fields: { name: "alice:crash", version: "1.0.1" } })).status, 201);
     assert.equal((await download(server.url, "1.0.0")).sha256, sha256Hex(small));
-    server.child.kill("SIGTERM");
-    await once(server.child, "exit");
+    await server.stop();
   });
 
   it("the object store fails during a publish: 503 that says so, and nothing visible", async () => {

@@ -3,56 +3,20 @@
  * runs), configured by the environment alone.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import path from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { sha256Hex } from "@wasm-registry/core";
 import { componentBytes, publish, tempDir } from "../testkit/helpers.js";
-
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "main.js");
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** Starts the server on a free port and waits for its "registry ready" log line. */
-async function startProcess(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout!.on("data", (chunk) => (output += chunk));
-  child.stderr!.on("data", (chunk) => (output += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match && output.includes("registry ready")) resolve(match[1]!);
-    };
-    child.stdout!.on("data", check);
-    child.stderr!.on("data", check);
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-  });
-  return { child, url, output: () => output };
-}
-
-async function stopProcess(started: Started): Promise<number | null> {
-  started.child.kill("SIGTERM");
-  const [code] = await once(started.child, "exit");
-  return code as number | null;
-}
+import { SERVER_MAIN, type ServerProcess, startServerProcess } from "../testkit/process.js";
 
 describe("the server process", () => {
-  const running: Started[] = [];
-  after(() => Promise.all(running.map((s) => s.child.exitCode === null && stopProcess(s))));
+  const running: ServerProcess[] = [];
+  after(() => Promise.all(running.map((s) => s.stop())));
 
   it("creates and prints an admin token on first start when none is configured, keeps only its hash, and keeps everything across a restart", async () => {
     const dataDir = await tempDir();
-    const first = await startProcess({ DATA_DIR: dataDir, LOG_LEVEL: "info" });
+    const first = await startServerProcess({ DATA_DIR: dataDir, LOG_LEVEL: "info" });
     running.push(first);
     const token = /(wcr_[A-Za-z0-9_-]{43})/.exec(first.output())?.[1];
     assert.ok(token, "the token is printed");
@@ -60,14 +24,14 @@ describe("the server process", () => {
     const published = await publish(first.url, bytes, { token, fields: { name: "alice:calc", version: "1.0.0" } });
     assert.equal(published.status, 201);
     await fetch(`${first.url}/packages/alice:calc/1.0.0/artifact.wasm`).then((r) => r.arrayBuffer());
-    assert.equal(await stopProcess(first), 0, "SIGTERM stops it cleanly");
+    assert.equal(await first.stop(), 0, "SIGTERM stops it cleanly");
 
     // One line per request, and the secret never reaches the log.
     const requestLines = first.output().split("\n").filter((line) => line.includes('"msg":"request"'));
     assert.equal(requestLines.length, 2);
     assert.equal(first.output().split(token).length - 1, 2, "the token appears only in the one-time notice");
 
-    const second = await startProcess({ DATA_DIR: dataDir });
+    const second = await startServerProcess({ DATA_DIR: dataDir });
     running.push(second);
     assert.doesNotMatch(second.output(), /wcr_/, "no new token on a restart");
     const meta = (await (await fetch(`${second.url}/api/v1/packages/alice:calc/1.0.0`)).json()) as { sha256: string };
@@ -80,16 +44,16 @@ describe("the server process", () => {
     // The same token still works after the restart, and versions stay immutable.
     const again = await publish(second.url, bytes, { token, fields: { name: "alice:calc", version: "1.0.0" } });
     assert.equal(again.status, 409);
-    await stopProcess(second);
+    await second.stop();
   });
 
   it("uses the configured tokens and creates none of its own", async () => {
-    const started = await startProcess({ DATA_DIR: await tempDir(), REGISTRY_TOKENS: "alice:alice-token-1" });
+    const started = await startServerProcess({ DATA_DIR: await tempDir(), REGISTRY_TOKENS: "alice:alice-token-1" });
     running.push(started);
     assert.doesNotMatch(started.output(), /wcr_/);
     const response = await publish(started.url, componentBytes(8), { token: "alice-token-1", fields: { name: "alice:x", version: "1.0.0" } });
     assert.equal(response.status, 201);
-    await stopProcess(started);
+    await started.stop();
   });
 
   for (const [env, variable] of [
@@ -98,7 +62,7 @@ describe("the server process", () => {
     [{ MAX_UPLOAD_MB: "lots" }, "MAX_UPLOAD_MB"],
   ] as const) {
     it(`refuses to start on a bad ${variable}, naming it`, async () => {
-      const child = spawn(process.execPath, [MAIN], {
+      const child = spawn(process.execPath, [SERVER_MAIN], {
         env: { PATH: process.env.PATH ?? "", DATA_DIR: "/nonexistent/never-created", ...env },
         stdio: ["ignore", "pipe", "pipe"],
       });

@@ -5,11 +5,9 @@
  * download counts that add up across servers. Then what only S3 promises:
  * no component byte on a server's disk, and redirects to a public URL.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { sha256Hex } from "@wasm-registry/core";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
@@ -17,66 +15,24 @@ import { ConfigError, loadConfig } from "../src/config.js";
 import { createTestDatabase, filesUnder, startS3, type TestDatabase, type TestS3 } from "../testkit/backends.js";
 import { PostgresMetadataStore, SCHEMA_VERSION } from "../src/store/pg-metadata.js";
 import { ADMIN_TOKEN, ALICE_TOKEN, type RunningRegistry, componentBytes, publish, startRegistry, tempDir } from "../testkit/helpers.js";
+import { type ServerProcess, startServerProcess } from "../testkit/process.js";
 
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "main.js");
+type ScaleServer = ServerProcess & { dataDir: string; tmpDir: string };
 
-interface ServerProcess {
-  url: string;
-  dataDir: string;
-  tmpDir: string;
-  stop(): Promise<void>;
-}
-
-/** Starts `registry-server` as its own process; resolves once it listens. */
-async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
-  const dataDir = await tempDir("scale-proc-");
-  // Its own temp folder, so the test can see every byte the process leaves on disk.
-  const tmpDir = await tempDir("scale-proc-tmp-");
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      TMPDIR: tmpDir,
-      DATA_DIR: dataDir,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
-      REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN,
-      REGISTRY_TOKENS: `alice:${ALICE_TOKEN}`,
-      DOWNLOAD_FLUSH_MS: "50",
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+/** A server process of its own, with its own temp folder so the test sees every byte it leaves on disk. */
+async function spawnServer(env: Record<string, string>): Promise<ScaleServer> {
+  const [dataDir, tmpDir] = await Promise.all([tempDir("scale-proc-"), tempDir("scale-proc-tmp-")]);
+  const server = await startServerProcess({
+    TMPDIR: tmpDir,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "info",
+    REGISTRY_ADMIN_TOKEN: ADMIN_TOKEN,
+    REGISTRY_TOKENS: `alice:${ALICE_TOKEN}`,
+    DOWNLOAD_FLUSH_MS: "50",
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    ...env,
   });
-  let output = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not start in 20 s:\n${output}`)), 20_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited with ${code}:\n${output}`));
-    });
-  });
-  return {
-    url,
-    dataDir,
-    tmpDir,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
+  return { ...server, dataDir, tmpDir };
 }
 
 const fields = (name: string, version: string, extra: Record<string, string> = {}) => ({ name, version, description: `${name} for tests`, ...extra });
@@ -89,8 +45,8 @@ describe("several servers on one PostgreSQL and one bucket", () => {
   let db: TestDatabase;
   let s3: TestS3;
   let bucket: string;
-  let a: ServerProcess;
-  let b: ServerProcess;
+  let a: ScaleServer;
+  let b: ScaleServer;
 
   before(async () => {
     [db, s3] = await Promise.all([createTestDatabase(), startS3()]);
