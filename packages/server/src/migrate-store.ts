@@ -76,8 +76,8 @@ async function copyBlob(source: Stores, target: Stores, record: VersionRecord, r
     report.blobsSkipped++;
     return true;
   }
-  const input = await source.blobs.open(record.sha256);
-  if (!input) {
+  const content = await source.blobs.open(record.sha256);
+  if (!content) {
     report.problems.push(`${label}: its bytes (sha256 ${record.sha256}) are missing from the source; not copied`);
     return false;
   }
@@ -86,7 +86,7 @@ async function copyBlob(source: Stores, target: Stores, record: VersionRecord, r
   let size = 0;
   try {
     await pipeline(
-      input,
+      content.stream(),
       new Transform({
         transform(chunk: Buffer, _encoding, done) {
           hash.update(chunk);

@@ -1,7 +1,24 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { sha256Hex } from "@wasm-registry/core";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { paddedComponent } from "../testkit/fixtures.js";
 import { type RunningRegistry, componentBytes, errorOf, publish, startRegistry } from "../testkit/helpers.js";
+
+/** How many of this process's file descriptors are open on `file` (Linux's /proc). */
+function openDescriptorsOf(file: string): number {
+  let count = 0;
+  for (const fd of fs.readdirSync("/proc/self/fd")) {
+    try {
+      if (fs.readlinkSync(`/proc/self/fd/${fd}`) === file) count++;
+    } catch {
+      // closed while we looked
+    }
+  }
+  return count;
+}
 
 describe("downloads", () => {
   let server: RunningRegistry;
@@ -70,6 +87,48 @@ describe("downloads", () => {
     server = await startRegistry({}, dataDir);
     assert.equal((await stats()).download_count, before + 1);
   });
+});
+
+describe("large downloads", () => {
+  let big: RunningRegistry;
+  before(async () => (big = await startRegistry()));
+  after(() => big.stop());
+
+  it("sends a component of many read chunks whole, with nosniff, and frees its file when a client abandons one", async () => {
+    // Several of the server's 256 KiB read chunks, and not a multiple of one.
+    const bytes = await paddedComponent(3 * 1024 * 1024 + 12_345, 7);
+    assert.equal((await publish(big.url, bytes, { fields: { name: "alice:big", version: "1.0.0" } })).status, 201);
+    const bigUrl = `${big.url}/packages/alice:big/1.0.0/artifact.wasm`;
+    const whole = await fetch(bigUrl);
+    assert.equal(whole.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(sha256Hex(new Uint8Array(await whole.arrayBuffer())), sha256Hex(bytes));
+
+    // Three clients read the first bytes and hang up.
+    const blobFile = path.join(big.dataDir, "blobs", "sha256", sha256Hex(bytes).slice(0, 2), sha256Hex(bytes));
+    await Promise.all(
+      [1, 2, 3].map(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            http.get(bigUrl, (response) => {
+              response.once("data", () => {
+                response.destroy();
+                resolve();
+              });
+            }).on("error", reject);
+          }),
+      ),
+    );
+    // The server closes the files it was sending (this process is the server), and serves on.
+    let open = openDescriptorsOf(blobFile);
+    for (let attempt = 0; open > 0 && attempt < 100; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      open = openDescriptorsOf(blobFile);
+    }
+    assert.equal(open, 0, "no descriptor of the abandoned downloads stays open");
+    const again = await fetch(bigUrl);
+    assert.equal(sha256Hex(new Uint8Array(await again.arrayBuffer())), sha256Hex(bytes));
+  });
+
 });
 
 describe("keep-alive", () => {

@@ -115,9 +115,9 @@ test("migrate-store copies versions, bytes, counts and generated tokens, and ref
     assert.deepEqual(await target.metadata.findTokenByHash(generated.hash), generated);
     assert.deepEqual(await target.metadata.findTokenByHash(fromApi.hash), fromApi);
     for (const seed of [1, 2, 3]) {
-      const stream = await target.blobs.open(sha256Hex(componentBytes(seed)));
-      assert.ok(stream);
-      assert.equal(sha256Hex(await readAll(stream)), sha256Hex(componentBytes(seed)));
+      const content = await target.blobs.open(sha256Hex(componentBytes(seed)));
+      assert.ok(content);
+      assert.equal(sha256Hex(await readAll(content.stream())), sha256Hex(componentBytes(seed)));
     }
     assert.equal(await target.blobs.stat(damaged), undefined);
   });

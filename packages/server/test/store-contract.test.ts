@@ -467,9 +467,9 @@ for (const backend of [sqliteBackend, postgresS3Backend()]) {
       await blobs.putFile(first.sha256, first.path);
       assert.equal(await exists(first.path), false, "the staged file is consumed");
       assert.deepEqual(await blobs.stat(first.sha256), { size: bytes.length });
-      const stream = await blobs.open(first.sha256);
-      assert.ok(stream);
-      assert.ok((await readAll(stream)).equals(bytes));
+      const content = await blobs.open(first.sha256);
+      assert.ok(content);
+      assert.ok((await readAll(content.stream())).equals(bytes));
 
       // The same bytes again: a no-op that still consumes the staged file.
       const again = await staged(stores, bytes);

@@ -3,10 +3,12 @@
  * cacheable forever (a version never changes). Counting costs a Map update.
  * A blob store with public URLs gets a redirect instead of the bytes.
  */
+import type { OutgoingHttpHeaders } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { bodyPending } from "../drain.js";
 import { RegistryError, notFound } from "../errors.js";
 import { versionNotFound } from "./api.js";
-import type { VersionRecord } from "../store/types.js";
+import type { BlobContent, VersionRecord } from "../store/types.js";
 import type { RouteContext } from "./context.js";
 import { checkName, checkVersion, pathAfter, splitNamePath } from "./name-path.js";
 
@@ -50,16 +52,34 @@ export function artifactRoutes(app: FastifyInstance, context: RouteContext): voi
         .header("cache-control", "no-store")
         .redirect(direct, 302);
     }
-    const stream = await stores.blobs.open(record.sha256);
-    if (!stream) {
+    const content = await stores.blobs.open(record.sha256);
+    if (!content) {
       request.log.error({ package: name, version, sha256: record.sha256 }, "blob missing for a published version");
       throw new RegistryError(500, "blob_missing", `the bytes of ${name}@${version} are missing from storage; tell the registry's administrator`);
     }
     downloads.record(name, version);
-    return reply.header("content-length", record.size).send(stream);
+    sendContent(request, reply.header("content-length", record.size), content);
   };
 
   app.route({ method: ["GET", "HEAD"], url: "/packages/*", handler: serve, exposeHeadRoute: false });
+}
+
+/**
+ * Sends the headers gathered on `reply`, then has the blob store write the
+ * bytes straight into the response. Fastify's own stream path (reply.send)
+ * reached about 65% of a bare node:http server's MB/s on 5 MB files here, this
+ * one all of it (`npm run bench`). Fastify still logs the request when the
+ * response ends; its onSend hooks do not run, so what they add is added here.
+ */
+function sendContent(request: FastifyRequest, reply: FastifyReply, content: BlobContent): void {
+  reply.hijack();
+  const headers = { ...reply.getHeaders(), "x-content-type-options": "nosniff" } as OutgoingHttpHeaders;
+  if (bodyPending(request.raw)) headers.connection = "close";
+  reply.raw.writeHead(reply.statusCode, headers);
+  content.writeTo(reply.raw).catch((error: unknown) => {
+    // The client went away, or the read failed after the headers: the socket is closed, all a client can be told.
+    request.log.warn({ err: error, url: request.url }, "download cut short");
+  });
 }
 
 /** The world the registry extracted at publish, as text; immutable like the bytes it came from. */

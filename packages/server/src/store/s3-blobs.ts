@@ -10,6 +10,7 @@ import fsp from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -22,7 +23,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import type { S3Config } from "../config.js";
 import { storageUnavailable } from "../errors.js";
-import type { BlobInfo, BlobStore, StoredBlob } from "./types.js";
+import type { BlobContent, BlobInfo, BlobStore, StoredBlob } from "./types.js";
 
 /** Multipart parts of 8 MiB, 4 in flight: at most 32 MiB of a large upload in memory. */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -127,11 +128,12 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async open(sha256: string): Promise<Readable | undefined> {
+  async open(sha256: string): Promise<BlobContent | undefined> {
     try {
       const object = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(sha256) }));
       // On Node the SDK's body is an http.IncomingMessage: a Readable that streams from the socket.
-      return object.Body as Readable;
+      const body = object.Body as Readable;
+      return { stream: () => body, writeTo: (destination) => pipeline(body, destination) };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

@@ -2,7 +2,7 @@
  * The two storage interfaces. A backend is chosen once at start-up (see
  * ./index.ts); nothing else in the server knows which one it has.
  */
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import type { ComponentWorld, Dependency, Producers, WasmKind } from "@wasm-registry/core";
 
 /** One published version, as stored. */
@@ -181,6 +181,20 @@ export interface RateCounter {
   close(): Promise<void>;
 }
 
+/**
+ * A blob opened for reading: its bytes are known to be there. Read it once,
+ * one way or the other.
+ */
+export interface BlobContent {
+  /** The bytes as a stream, for code that reads them (a migration, a check). */
+  stream(): Readable;
+  /**
+   * Writes the bytes into `destination` and ends it, the fastest way the store
+   * has (a download). On a failure `destination` is destroyed and the promise rejects.
+   */
+  writeTo(destination: Writable): Promise<void>;
+}
+
 export interface BlobStore {
   /** A folder for uploads in progress, on the same file system as the store when it has one. */
   readonly stagingDir: string;
@@ -192,8 +206,8 @@ export interface BlobStore {
    */
   putFile(sha256: string, stagedPath: string): Promise<void>;
   stat(sha256: string): Promise<BlobInfo | undefined>;
-  /** Streams the bytes; undefined when absent. */
-  open(sha256: string): Promise<Readable | undefined>;
+  /** The bytes, opened and ready to be read once; undefined when absent. */
+  open(sha256: string): Promise<BlobContent | undefined>;
   /**
    * Where clients can fetch the bytes straight from storage (an object store
    * or a CDN before it), so that downloads skip the server; undefined when
