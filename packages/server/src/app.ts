@@ -5,14 +5,8 @@
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import pino from "pino";
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  LogController,
-} from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
+import { AccessLog } from "./access-log.js";
 import { Authenticator } from "./auth.js";
 import type { Config } from "./config.js";
 import { DownloadCounter } from "./download-counter.js";
@@ -45,17 +39,6 @@ export interface Registry {
 const HEARTBEAT_SECONDS = 60;
 /** Real clients send a dozen or two; Node would silently drop those past 2000. */
 const MAX_HEADER_COUNT = 100;
-
-/** One log line per request, when it ends. Method, path and status only: no headers, so no token. */
-class OneLinePerRequest extends LogController {
-  override incomingRequest(): void {}
-
-  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
-    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 };
-    if (error) request.log.error({ ...line, err: error }, "request failed");
-    else request.log.info(line, "request");
-  }
-}
 
 /**
  * Headers for every HTML page: the pages use only /assets/style.css, so the
@@ -104,13 +87,17 @@ function fromFastifyError(error: FastifyError): RegistryError {
   return new RegistryError(status, code, error.message);
 }
 
-export async function buildRegistry(config: Config, stores: Stores, logger?: FastifyBaseLogger): Promise<Registry> {
+export async function buildRegistry(config: Config, stores: Stores): Promise<Registry> {
   // Log lines go out asynchronously: under load sonic-boom batches them into
   // few writes instead of one write per request; they are flushed on close.
-  const logStream = logger ? undefined : pino.destination({ dest: 1, sync: false });
+  const logStream = pino.destination({ dest: 1, sync: false });
   const app = Fastify({
-    ...(logger ? { loggerInstance: logger } : { logger: { level: config.logLevel, stream: logStream } }),
-    logController: new OneLinePerRequest(),
+    logger: { level: config.logLevel, stream: logStream },
+    logController: new AccessLog(logStream, config.logLevel),
+    // Every request logs through the one logger: a child per request, only to
+    // bind its id, cost more than the request line. Lines about a request that
+    // matter for tracing (the request line, failures) carry the id themselves.
+    childLoggerFactory: (logger) => logger,
     // Every parsed body (JSON, text) is capped here; the publish route streams its own, capped by MAX_UPLOAD_MB.
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 1024 },
@@ -207,7 +194,7 @@ export async function buildRegistry(config: Config, stores: Stores, logger?: Fas
 
   app.setErrorHandler(async (error: FastifyError | RegistryError, request, reply) => {
     const registryError = error instanceof RegistryError ? error : isDiskFull(error) ? diskFull() : fromFastifyError(error);
-    if (registryError.status >= 500) request.log.error({ err: error }, "request failed");
+    if (registryError.status >= 500) request.log.error({ reqId: request.id, err: error }, "request failed");
     // A refused upload may still be arriving: read what is left of a body of
     // acceptable size, so that the client sees the answer; close on anything bigger.
     if (bodyPending(request.raw)) {
@@ -271,7 +258,7 @@ export async function buildRegistry(config: Config, stores: Stores, logger?: Fas
       await beat();
       await stores.metadata.close();
       await stores.blobs.close();
-      logStream?.flushSync();
+      logStream.flushSync();
     },
   };
 }

@@ -24,11 +24,29 @@ describe("the server process", () => {
     const published = await publish(first.url, bytes, { token, fields: { name: "alice:calc", version: "1.0.0" } });
     assert.equal(published.status, 201);
     await fetch(`${first.url}/packages/alice:calc/1.0.0/artifact.wasm`).then((r) => r.arrayBuffer());
+    // A path with characters JSON must escape still gives a well-formed line.
+    const oddPath = '/api/v1/search?q=a"b\\c';
+    assert.equal((await fetch(`${first.url}${oddPath}`)).status, 200);
     assert.equal(await first.stop(), 0, "SIGTERM stops it cleanly");
 
-    // One line per request, and the secret never reaches the log.
+    // One JSON line per request, with what a request line holds, and the secret never reaches the log.
     const requestLines = first.output().split("\n").filter((line) => line.includes('"msg":"request"'));
-    assert.equal(requestLines.length, 2);
+    assert.equal(requestLines.length, 3);
+    const entries = requestLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(
+      // A line is written when its response has gone out, which is not always in the order sent.
+      entries.map(({ level, method, url, status, msg }) => ({ level, method, url, status, msg })).sort((a, b) => String(a.url).localeCompare(String(b.url))),
+      [
+        { level: 30, method: "POST", url: "/api/v1/packages", status: 201, msg: "request" },
+        { level: 30, method: "GET", url: oddPath.replace('"', "%22"), status: 200, msg: "request" },
+        { level: 30, method: "GET", url: "/packages/alice:calc/1.0.0/artifact.wasm", status: 200, msg: "request" },
+      ],
+    );
+    for (const entry of entries) {
+      assert.equal(typeof entry.time, "number");
+      assert.equal(typeof entry.ms, "number");
+      assert.match(String(entry.reqId), /^req-/);
+    }
     assert.equal(first.output().split(token).length - 1, 2, "the token appears only in the one-time notice");
 
     const second = await startServerProcess({ DATA_DIR: dataDir });

@@ -307,17 +307,19 @@ describe("yank", () => {
     }
   });
 
-  const meta = async (version: string) =>
-    (await (await fetch(`${url}/api/v1/packages/alice:yanky/${version}`)).json()) as VersionMetadata;
+  const meta = async (version: string, name = "alice:yanky") =>
+    (await (await fetch(`${url}/api/v1/packages/${name}/${version}`)).json()) as VersionMetadata;
 
   it("marks a version yanked, keeps it downloadable, and skips it for latest and search; unyank undoes it", async () => {
-    // Read first, so that the server holds this metadata in its cache: the yank must clear it.
+    // Read first, raw and percent-encoded, so that the server caches both paths: the yank must clear each.
     assert.equal((await meta("1.1.0")).yanked, false);
+    assert.equal((await meta("1.1.0", "alice%3Ayanky")).yanked, false);
     const response = await yank("alice:yanky", "1.1.0", ALICE_TOKEN);
     assert.equal(response.status, 200);
     assert.equal(response.headers.get("cache-control"), "no-store");
     assert.equal(((await response.json()) as VersionMetadata).yanked, true);
     assert.equal((await meta("1.1.0")).yanked, true);
+    assert.equal((await meta("1.1.0", "alice%3Ayanky")).yanked, true);
     assert.equal((await meta("1.0.0")).yanked, false);
     const list = (await (await fetch(`${url}/api/v1/packages/alice:yanky/versions`)).json()) as VersionList;
     assert.deepEqual(list, { name: "alice:yanky", versions: ["1.0.0", "1.1.0"], yanked: ["1.1.0"] });

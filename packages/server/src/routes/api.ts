@@ -25,6 +25,9 @@ export function apiRoutes(app: FastifyInstance, context: RouteContext): void {
 
   // /api/v1/packages/:name/versions and /api/v1/packages/:name/:version
   app.get("/api/v1/packages/*", async (request, reply) => {
+    // The hottest read: a path answered in the last few seconds is answered again, unparsed.
+    const cached = metadataCache.get(request.url);
+    if (cached !== undefined) return reply.type("application/json; charset=utf-8").send(cached);
     const parts = splitNamePath(pathAfter(request.url, PACKAGES_PREFIX), 1);
     if (!parts) {
       throw notFound("not_found", "expected /api/v1/packages/NAMESPACE:PACKAGE/versions or /api/v1/packages/NAMESPACE:PACKAGE/VERSION");
@@ -37,13 +40,10 @@ export function apiRoutes(app: FastifyInstance, context: RouteContext): void {
       return { name, versions, yanked: await metadata.yankedVersions(name) } satisfies VersionList;
     }
     const version = checkVersion(last);
-    let json = metadataCache.get(name, version);
-    if (json === undefined) {
-      const record = await metadata.getVersion(name, version);
-      if (!record) throw await versionNotFound(context, name, version);
-      json = JSON.stringify(toVersionMetadata(record, config.publicUrl));
-      metadataCache.set(name, version, json);
-    }
+    const record = await metadata.getVersion(name, version);
+    if (!record) throw await versionNotFound(context, name, version);
+    const json = JSON.stringify(toVersionMetadata(record, config.publicUrl));
+    metadataCache.set(request.url, name, version, json);
     return reply.type("application/json; charset=utf-8").send(json);
   });
 
