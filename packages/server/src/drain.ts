@@ -5,6 +5,7 @@
  * upload limit is read and thrown away; a bigger one gets the connection closed.
  */
 import type { IncomingMessage } from "node:http";
+import { bodyBytesConsumed } from "./read-buffers.js";
 
 const DRAIN_TIMEOUT_MS = 30_000;
 
@@ -34,6 +35,7 @@ export function drainRequest(request: IncomingMessage, maxBytes: number): Promis
     };
     const onData = (chunk: Buffer) => {
       seen += chunk.length;
+      bodyBytesConsumed(chunk.length);
       if (seen > maxBytes) finish(false);
     };
     const onEnd = () => finish(true);

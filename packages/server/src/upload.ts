@@ -8,6 +8,7 @@ import type { IncomingMessage } from "node:http";
 import path from "node:path";
 import busboy from "busboy";
 import { RegistryError, badRequest, diskFull, tooLarge } from "./errors.js";
+import { bodyBytesConsumed } from "./read-buffers.js";
 
 /** Form fields that may carry the component: the Rust client's name, then the seed's curl example. */
 export const FILE_FIELDS = ["component", "artifact"] as const;
@@ -142,6 +143,7 @@ async function stageFile(stream: NodeJS.ReadableStream & { truncated?: boolean }
       hash.update(chunk);
       size += chunk.length;
       await out.write(chunk);
+      bodyBytesConsumed(chunk.length);
     }
     if (stream.truncated || size > maxBytes) throw tooLarge(maxBytes);
     await out.sync();
