@@ -8,7 +8,8 @@
  * within `ttlMs`.
  */
 interface Entry {
-  json: string;
+  /** UTF-8 bytes: sent as they are, with no encoding or length to work out per request. */
+  json: Buffer;
   expires: number;
   /** `name@version`, for `forget`: one version may be asked for by several paths (raw, percent-encoded). */
   version: string;
@@ -23,7 +24,7 @@ export class MetadataCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  get(path: string): string | undefined {
+  get(path: string): Buffer | undefined {
     const entry = this.entries.get(path);
     if (!entry) return undefined;
     if (entry.expires <= this.now()) {
@@ -33,7 +34,7 @@ export class MetadataCache {
     return entry.json;
   }
 
-  set(path: string, name: string, version: string, json: string): void {
+  set(path: string, name: string, version: string, json: Buffer): void {
     if (this.ttlMs <= 0) return;
     this.entries.delete(path);
     // A Map iterates in insertion order: the first key is the oldest entry.

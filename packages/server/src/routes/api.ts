@@ -42,7 +42,7 @@ export function apiRoutes(app: FastifyInstance, context: RouteContext): void {
     const version = checkVersion(last);
     const record = await metadata.getVersion(name, version);
     if (!record) throw await versionNotFound(context, name, version);
-    const json = JSON.stringify(toVersionMetadata(record, config.publicUrl));
+    const json = Buffer.from(JSON.stringify(toVersionMetadata(record, config.publicUrl)));
     metadataCache.set(request.url, name, version, json);
     return reply.type("application/json; charset=utf-8").send(json);
   });
