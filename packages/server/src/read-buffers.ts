@@ -6,9 +6,9 @@
  * thrown away). V8 frees such buffers only when it collects, and it lets about
  * 30 MB of them pile up first: `npm run bench` saw the registry's RSS rise by
  * 30-35 MB during a 50 MB publish. Asking for a young-generation collection
- * after every few MB of body read returns them early (the peak fell to about
- * +5 MB); such a collection takes well under a millisecond here, since little
- * else lives in the young generation.
+ * after every 8 MB of body read returns them early (the bench's peak fell to
+ * about +10 MB); such a collection takes well under a millisecond here, since
+ * little else lives in the young generation.
  *
  * V8 lends its collector to code only with --expose-gc; the switch is thrown
  * here, at start-up, so that `node main.js` needs no flag.
