@@ -9,7 +9,7 @@ import os from "node:os";
 import { type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import pino from "pino";
 
-/** What the line is written to: pino's destination (sonic-boom), which batches writes. */
+/** What the line is written to: the log's destination, shared with pino. */
 export interface LineSink {
   write(line: string): unknown;
 }

@@ -4,9 +4,9 @@
  */
 import http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import pino from "pino";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
 import { AccessLog } from "./access-log.js";
+import { LogDestination } from "./log-destination.js";
 import { Authenticator } from "./auth.js";
 import type { Config } from "./config.js";
 import { DownloadCounter } from "./download-counter.js";
@@ -88,9 +88,8 @@ function fromFastifyError(error: FastifyError): RegistryError {
 }
 
 export async function buildRegistry(config: Config, stores: Stores): Promise<Registry> {
-  // Log lines go out asynchronously: under load sonic-boom batches them into
-  // few writes instead of one write per request; they are flushed on close.
-  const logStream = pino.destination({ dest: 1, sync: false });
+  // Log lines are written once per turn of the event loop (log-destination.ts), and flushed on close.
+  const logStream = new LogDestination();
   const app = Fastify({
     logger: { level: config.logLevel, stream: logStream },
     logController: new AccessLog(logStream, config.logLevel),
