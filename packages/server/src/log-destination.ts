@@ -15,6 +15,8 @@ const RETRY_MS = 10;
 
 export class LogDestination {
   private pending: string[] = [];
+  /** What a full pipe refused last time, as bytes: a write may stop inside a character. */
+  private refused: Buffer | undefined;
   private scheduled = false;
 
   constructor(private readonly fd = 1) {}
@@ -31,16 +33,18 @@ export class LogDestination {
 
   /** Writes every pending line now: at shutdown, so that none is lost. */
   flushSync(): void {
-    if (this.pending.length === 0) return;
-    const bytes = Buffer.from(this.pending.join(""));
+    if (this.pending.length === 0 && !this.refused) return;
+    const fresh = Buffer.from(this.pending.join(""));
+    const bytes = this.refused ? Buffer.concat([this.refused, fresh]) : fresh;
     this.pending = [];
+    this.refused = undefined;
     let written = 0;
     while (written < bytes.length) {
       try {
         written += fs.writeSync(this.fd, bytes, written);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EAGAIN") return; // the reader is gone: nowhere left to log
-        this.pending.unshift(bytes.subarray(written).toString());
+        this.refused = bytes.subarray(written);
         this.schedule(RETRY_MS);
         return;
       }
