@@ -11,6 +11,8 @@ import { Authenticator } from "./auth.js";
 import type { Config } from "./config.js";
 import { DownloadCounter } from "./download-counter.js";
 import { MetadataCache } from "./metadata-cache.js";
+import { MAX_HEADER_COUNT, MetadataFastPath, hasTooManyHeaders } from "./metadata-fast-path.js";
+import { requestIdSequence } from "./request-id.js";
 import { bodyPending, drainRequest } from "./drain.js";
 import { RegistryError, badRequest, diskFull } from "./errors.js";
 import { sharedInspector } from "./inspector.js";
@@ -37,8 +39,6 @@ export interface Registry {
 }
 
 const HEARTBEAT_SECONDS = 60;
-/** Real clients send a dozen or two; Node would silently drop those past 2000. */
-const MAX_HEADER_COUNT = 100;
 
 /**
  * Headers for every HTML page: the pages use only /assets/style.css, so the
@@ -90,9 +90,49 @@ function fromFastifyError(error: FastifyError): RegistryError {
 export async function buildRegistry(config: Config, stores: Stores): Promise<Registry> {
   // Log lines are written once per turn of the event loop (log-destination.ts), and flushed on close.
   const logStream = new LogDestination();
-  const app = Fastify({
+  const accessLog = new AccessLog(logStream, config.logLevel);
+  const nextRequestId = requestIdSequence();
+  // Failures of background work are logged through the app's logger, which exists from the next statement on.
+  const logError = (message: string) => (error: unknown) => app.log.error({ err: error }, message);
+
+  const rateCounter = await openRateCounter(config);
+  const { limits } = config;
+  const readLimiter = new RateLimiter(rateCounter, {
+    limit: limits.readsPerMinute,
+    what: "requests from this address",
+    variable: "REGISTRY_RATE_LIMIT_PER_MIN",
+    syncMs: limits.rateSyncMs,
+    onError: logError("syncing rate counters failed"),
+  });
+  const publishLimiter = new RateLimiter(rateCounter, {
+    limit: limits.publishesPerMinute,
+    what: "publishes with this token",
+    variable: "REGISTRY_PUBLISH_RATE_LIMIT_PER_MIN",
+    syncMs: limits.rateSyncMs,
+    onError: logError("syncing rate counters failed"),
+  });
+  const metadataCache = new MetadataCache(config.metadataCacheSeconds * 1000);
+  const fastPath = new MetadataFastPath({
+    cache: metadataCache,
+    log: accessLog,
+    nextRequestId,
+    admit:
+      limits.readsPerMinute > 0
+        ? (address) => {
+            try {
+              readLimiter.take(`address:${address}`);
+              return true;
+            } catch {
+              return false; // the router refuses it with a 429 (take counts nothing it refuses)
+            }
+          }
+        : undefined,
+  });
+
+  const app: FastifyInstance = Fastify({
     logger: { level: config.logLevel, stream: logStream },
-    logController: new AccessLog(logStream, config.logLevel),
+    logController: accessLog,
+    genReqId: nextRequestId,
     // Every request logs through the one logger: a child per request, only to
     // bind its id, cost more than the request line. Lines about a request that
     // matter for tracing (the request line, failures) carry the id themselves.
@@ -101,14 +141,23 @@ export async function buildRegistry(config: Config, stores: Stores): Promise<Reg
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true,
-    // Slow clients: the head, the whole request, and an idle keep-alive connection each have a deadline.
-    requestTimeout: config.limits.requestTimeoutMs,
-    keepAliveTimeout: config.limits.keepAliveTimeoutMs,
-    http: {
-      headersTimeout: config.limits.headersTimeoutMs,
-      maxHeaderSize: config.limits.maxHeaderBytes,
-      // Node checks the two deadlines above on this tick (30 s by default, longer than a short headers timeout).
-      connectionsCheckingInterval: Math.min(1000, config.limits.headersTimeoutMs),
+    // Our own server, so that cached metadata is answered before the router (metadata-fast-path.ts).
+    serverFactory: (route) => {
+      const server = http.createServer(
+        {
+          headersTimeout: limits.headersTimeoutMs,
+          maxHeaderSize: limits.maxHeaderBytes,
+          // Node checks the request and head deadlines on this tick (30 s by default, longer than a short headers timeout).
+          connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+        },
+        (request, response) => {
+          if (!fastPath.answer(request, response)) route(request, response);
+        },
+      );
+      // Slow clients: the head, the whole request, and an idle keep-alive connection each have a deadline.
+      server.requestTimeout = limits.requestTimeoutMs;
+      server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+      return server;
     },
     clientErrorHandler,
     // Errors Fastify raises before routing (a malformed URL…) in our error shape too.
@@ -117,28 +166,15 @@ export async function buildRegistry(config: Config, stores: Stores): Promise<Reg
       void (reply as FastifyReply).code(registryError.status).send(registryError.toBody());
     },
   });
+  app.addHook("preClose", (done) => {
+    fastPath.close();
+    done();
+  });
 
-  const auth = new Authenticator(stores.metadata, undefined, (error) => app.log.error({ err: error }, "writing a token's last use failed"));
+  const auth = new Authenticator(stores.metadata, undefined, logError("writing a token's last use failed"));
   const inspector = sharedInspector();
   inspector.start();
-  const downloads = new DownloadCounter(stores.metadata, (error) => app.log.error({ err: error }, "writing download counts failed"));
-  const rateCounter = await openRateCounter(config);
-  const limitError = (error: unknown) => app.log.error({ err: error }, "syncing rate counters failed");
-  const { limits } = config;
-  const readLimiter = new RateLimiter(rateCounter, {
-    limit: limits.readsPerMinute,
-    what: "requests from this address",
-    variable: "REGISTRY_RATE_LIMIT_PER_MIN",
-    syncMs: limits.rateSyncMs,
-    onError: limitError,
-  });
-  const publishLimiter = new RateLimiter(rateCounter, {
-    limit: limits.publishesPerMinute,
-    what: "publishes with this token",
-    variable: "REGISTRY_PUBLISH_RATE_LIMIT_PER_MIN",
-    syncMs: limits.rateSyncMs,
-    onError: limitError,
-  });
+  const downloads = new DownloadCounter(stores.metadata, logError("writing download counts failed"));
   const publishBudget =
     limits.publishesPerMinute > 0 ? (tokenId: string) => publishLimiter.takeExact(`publish:${tokenId}`) : undefined;
   const context: RouteContext = {
@@ -147,7 +183,7 @@ export async function buildRegistry(config: Config, stores: Stores): Promise<Reg
     auth,
     publisher: new Publisher(stores, auth, config.maxUploadBytes, inspector, publishBudget),
     downloads,
-    metadataCache: new MetadataCache(config.metadataCacheSeconds * 1000),
+    metadataCache,
   };
 
   if (limits.readsPerMinute > 0) {
@@ -165,7 +201,7 @@ export async function buildRegistry(config: Config, stores: Stores): Promise<Reg
 
   // Checks every request pays for, before any route: cheap, and most cost nothing without a '%' or many headers.
   app.addHook("onRequest", (request, _reply, done) => {
-    if (request.raw.rawHeaders.length > MAX_HEADER_COUNT * 2) {
+    if (hasTooManyHeaders(request.raw)) {
       return done(new RegistryError(431, "headers_too_large", `the request has more than ${MAX_HEADER_COUNT} headers`));
     }
     const query = request.url.indexOf("?");

@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import type { VersionMetadata } from "@wasm-registry/core";
 import { sha256Hex } from "@wasm-registry/core";
 import { type RunningRegistry, componentBytes, errorOf, publish, startRegistry } from "../testkit/helpers.js";
+import { rawRequest } from "../testkit/raw-http.js";
 
 describe("read API", () => {
   let server: RunningRegistry;
@@ -77,6 +78,27 @@ describe("read API", () => {
       { name: "bob:math", version: "~1.2", optional: true },
     ]);
     assert.ok(Math.abs(body.published_at - Date.now() / 1000) < 60);
+  });
+
+  it("answers a repeated metadata read (from the cache, before the router) exactly as the first", async () => {
+    const path = "/api/v1/packages/alice:calc/1.2.0";
+    const responses = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${server.url}${path}`);
+      responses.push({ status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() });
+    }
+    for (const response of responses) delete (response.headers as Record<string, string>)["date"];
+    assert.equal(responses[0]!.status, 200);
+    assert.deepEqual(responses[1], responses[0]);
+    assert.deepEqual(responses[2], responses[0]);
+    const head = await fetch(`${server.url}${path}`, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get("content-length"), responses[0]!.headers["content-length"]);
+    // The cap on header count holds for cached reads too.
+    const manyHeaders = Array.from({ length: 101 }, (_, i) => `X-H${i}: ${i}\r\n`).join("");
+    const crowded = await rawRequest(server.url, `GET ${path} HTTP/1.1\r\nHost: x\r\n${manyHeaders}Connection: close\r\n\r\n`);
+    assert.equal(crowded?.status, 431);
+    assert.equal(JSON.parse(crowded!.body).error.code, "headers_too_large");
   });
 
   it("serves a package whose name has / segments, percent-encoded or raw", async () => {

@@ -34,6 +34,17 @@ describe("rate limits", () => {
     assert.deepEqual(new Set(statuses), new Set([200]));
   });
 
+  it("reads: cached version metadata counts against the budget too, and is refused past it", async () => {
+    await freshWindow();
+    const server = await startRegistry({ REGISTRY_RATE_LIMIT_PER_MIN: "4" });
+    servers.push(server);
+    assert.equal((await publish(server.url, componentBytes(1), { fields: { name: "alice:a", version: "1.0.0" } })).status, 201);
+    // The first read fills the metadata cache; the next two are answered from it, before the router.
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${server.url}/api/v1/packages/alice:a/1.0.0`)).status, 200, `read ${i + 1}`);
+    const refused = await fetch(`${server.url}/api/v1/packages/alice:a/1.0.0`);
+    assertRateLimited(refused.status, refused.headers.get("retry-after"), (await errorOf(refused)).code);
+  });
+
   it("reads: per client address, 429 with Retry-After past the budget; /health stays free", async () => {
     await freshWindow();
     const server = await startRegistry({ REGISTRY_RATE_LIMIT_PER_MIN: "5" });
