@@ -43,12 +43,14 @@ export function receiveUpload(request: IncomingMessage, limits: UploadLimits): P
   try {
     parser = busboy({
       headers: request.headers,
+      // busboy reports a value that reaches its size limit, which it cannot tell from one that
+      // passes it: one byte more lets a value of exactly the allowed size through.
       limits: {
-        fieldSize: MAX_FIELD_BYTES,
+        fieldSize: MAX_FIELD_BYTES + 1,
         fieldNameSize: MAX_FIELD_NAME_BYTES,
         fields: MAX_FIELDS,
         files: FILE_FIELDS.length,
-        fileSize: limits.maxFileBytes,
+        fileSize: limits.maxFileBytes + 1,
         parts: MAX_FIELDS + FILE_FIELDS.length,
       },
     });

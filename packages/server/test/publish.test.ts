@@ -7,6 +7,7 @@ import {
   BOB_TOKEN,
   type RunningRegistry,
   componentBytes,
+  componentOfSize,
   errorOf,
   publish,
   snapshotStore,
@@ -79,6 +80,17 @@ describe("publish", () => {
       const download = await fetch(`${server.url}/packages/alice:twin/${version}/artifact.wasm`);
       assert.equal(sha256Hex(new Uint8Array(await download.arrayBuffer())), sha256Hex(bytes));
     }
+  });
+
+  it("takes a text field of exactly 64 KiB and a component of exactly MAX_UPLOAD_MB: the limits are inclusive", async () => {
+    const description = "é".repeat(32 * 1024); // 64 KiB of UTF-8
+    const exact = await publish(server.url, componentOfSize(1024 * 1024), { fields: { name: "alice:edge", version: "1.0.0", description } });
+    assert.equal(exact.status, 201, await exact.clone().text());
+    const body = (await exact.json()) as VersionMetadata;
+    assert.equal(body.size, 1024 * 1024);
+    assert.equal(body.description, description);
+    const over = await errorOf(await publish(server.url, componentOfSize(1024 * 1024 + 1), { fields: { name: "alice:edge", version: "1.0.1" } }));
+    assert.deepEqual([over.status, over.code], [413, "payload_too_large"]);
   });
 
   describe("refusals change nothing", () => {

@@ -93,6 +93,32 @@ export function componentBytes(seed = 0): Uint8Array {
   return Uint8Array.from([...preamble, 0x00, body.length, ...body]);
 }
 
+/** A valid component of exactly `size` bytes (at least 16): componentBytes' custom section, padded. */
+export function componentOfSize(size: number): Uint8Array {
+  const name = new TextEncoder().encode("pad");
+  // preamble (8) + section id (1) + body length (LEB128) + body (name length, name, padding)
+  for (let lengthBytes = 1; lengthBytes <= 5; lengthBytes++) {
+    const body = size - 9 - lengthBytes;
+    const encoded = leb128(body);
+    if (encoded.length !== lengthBytes) continue;
+    const bytes = new Uint8Array(size);
+    bytes.set([0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x00, ...encoded, name.length, ...name]);
+    return bytes;
+  }
+  throw new Error(`no component of exactly ${size} bytes`);
+}
+
+function leb128(value: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = value & 0x7f;
+    value >>>= 7;
+    if (value !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (value !== 0);
+  return out;
+}
+
 export async function errorOf(response: Response): Promise<{ status: number; code: string; message: string }> {
   const body = (await response.json()) as { error: { code: string; message: string } };
   return { status: response.status, code: body.error.code, message: body.error.message };

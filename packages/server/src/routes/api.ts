@@ -26,6 +26,8 @@ export function apiRoutes(app: FastifyInstance, context: RouteContext): void {
   // /api/v1/packages/:name/versions and /api/v1/packages/:name/:version
   app.get("/api/v1/packages/*", async (request, reply) => {
     // The hottest read: a path answered in the last few seconds is answered again, unparsed.
+    // A GET of it usually never gets here (metadata-fast-path.ts answers it first); HEAD and
+    // reads the fast path leaves to the router (a GET with a body, say) are answered here.
     const cached = metadataCache.get(request.url);
     if (cached !== undefined) return reply.type("application/json; charset=utf-8").send(cached);
     const parts = splitNamePath(pathAfter(request.url, PACKAGES_PREFIX), 1);
