@@ -4,7 +4,7 @@
  */
 import { bootstrapTokens } from "./auth.js";
 import { buildRegistry } from "./app.js";
-import { loadConfigOrExit } from "./config.js";
+import { ConfigError, loadConfigOrExit } from "./config.js";
 import { openStores } from "./store/index.js";
 
 async function main(): Promise<void> {
@@ -41,6 +41,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`registry: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  // A setting that turned out unusable (DATA_DIR…) is the operator's to fix: its message says how; a stack would not help.
+  const detail = error instanceof ConfigError ? `cannot start: ${error.message}` : `failed to start: ${error instanceof Error ? error.stack : String(error)}`;
+  process.stderr.write(`registry: ${detail}\n`);
   process.exit(1);
 });

@@ -78,6 +78,8 @@ describe("the server process", () => {
     [{ PORT: "not-a-port" }, "PORT"],
     [{ REGISTRY_TOKENS: "alice-without-token" }, "REGISTRY_TOKENS"],
     [{ MAX_UPLOAD_MB: "lots" }, "MAX_UPLOAD_MB"],
+    // A folder inside a file: it can never be created (node's own binary is a file that always exists).
+    [{ DATA_DIR: `${process.execPath}/data`, REGISTRY_ADMIN_TOKEN: "a-token-long-enough" }, "DATA_DIR"],
   ] as const) {
     it(`refuses to start on a bad ${variable}, naming it`, async () => {
       const child = spawn(process.execPath, [SERVER_MAIN], {

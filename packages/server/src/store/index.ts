@@ -6,7 +6,7 @@
  */
 import fs from "node:fs/promises";
 import path from "node:path";
-import type { Config } from "../config.js";
+import { type Config, ConfigError } from "../config.js";
 import { FsBlobStore } from "./fs-blobs.js";
 import { MemoryRateCounter } from "./memory-rate-counter.js";
 import { SqliteMetadataStore } from "./sqlite-metadata.js";
@@ -50,7 +50,7 @@ export async function openRateCounter(config: Config): Promise<RateCounter> {
 
 /** The embedded stores of a data folder, whatever the configuration says: what `migrate-store` copies from. */
 export async function openEmbeddedStores(dataDir: string): Promise<Stores> {
-  await fs.mkdir(dataDir, { recursive: true });
+  await prepareDataDir(dataDir);
   return { metadata: new SqliteMetadataStore(path.join(dataDir, "registry.db")), blobs: await FsBlobStore.open(dataDir) };
 }
 
@@ -60,7 +60,7 @@ async function openMetadata(config: Config): Promise<MetadataStore> {
     const { PostgresMetadataStore } = await import("./pg-metadata.js");
     return PostgresMetadataStore.open(config.postgres.url, config.postgres.poolSize);
   }
-  await fs.mkdir(config.dataDir, { recursive: true });
+  await prepareDataDir(config.dataDir);
   return new SqliteMetadataStore(path.join(config.dataDir, "registry.db"));
 }
 
@@ -69,8 +69,26 @@ async function openBlobs(config: Config, cleanStaging: boolean): Promise<BlobSto
     const { S3BlobStore } = await import("./s3-blobs.js");
     return S3BlobStore.open(config.s3);
   }
-  await fs.mkdir(config.dataDir, { recursive: true });
+  await prepareDataDir(config.dataDir);
   return FsBlobStore.open(config.dataDir, cleanStaging);
+}
+
+/**
+ * Creates the data folder if needed and checks that this user may write in
+ * it, so that a wrong DATA_DIR stops start-up with a message that names it
+ * rather than with SQLite's "unable to open database file".
+ */
+async function prepareDataDir(dataDir: string): Promise<void> {
+  try {
+    await fs.mkdir(dataDir, { recursive: true });
+    await fs.access(dataDir, fs.constants.W_OK);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new ConfigError(
+      "DATA_DIR",
+      `cannot use ${dataDir} as the data folder (${code ?? message}); set DATA_DIR (or REGISTRY_DATA_DIR) to a folder this user can create and write`,
+    );
+  }
 }
 
 export type * from "./types.js";
