@@ -13,6 +13,7 @@ import { DownloadCounter } from "./download-counter.js";
 import { MetadataCache } from "./metadata-cache.js";
 import { MAX_HEADER_COUNT, MetadataFastPath, hasTooManyHeaders } from "./metadata-fast-path.js";
 import { requestIdSequence } from "./request-id.js";
+import { HEARTBEAT_SECONDS } from "./uptime.js";
 import { bodyPending, drainRequest } from "./drain.js";
 import { RegistryError, badRequest, diskFull } from "./errors.js";
 import { sharedInspector } from "./inspector.js";
@@ -38,7 +39,6 @@ export interface Registry {
   syncRateCounters(): Promise<void>;
 }
 
-const HEARTBEAT_SECONDS = 60;
 
 /**
  * Headers for every HTML page: the pages use only /assets/style.css, so the

@@ -443,16 +443,19 @@ for (const backend of [sqliteBackend, postgresS3Backend()]) {
       assert.deepEqual((await metadata.listTokens()).map((t) => t.source).sort(), ["api", "env"]);
     });
 
-    test("uptime starts at 100% and counts heartbeats", async () => {
+    test("uptime: nothing before the first heartbeat, then the seconds between beats that were close enough", async () => {
       const { metadata } = stores;
-      assert.equal((await metadata.stats()).uptimePercent, 100);
-      const now = Math.floor(Date.now() / 1000);
+      assert.equal((await metadata.stats()).uptime, undefined);
+      const now = 1_700_000_000;
       await metadata.heartbeat(now - 100, 10);
+      assert.deepEqual((await metadata.stats()).uptime, { firstSeen: now - 100, lastSeen: now - 100, upSeconds: 0 });
       // Beats 10 s apart for 50 s, then a 50 s silence that does not count.
       for (let t = now - 90; t <= now - 50; t += 10) await metadata.heartbeat(t, 10);
       await metadata.heartbeat(now, 10);
-      const percent = (await metadata.stats()).uptimePercent;
-      assert.ok(percent >= 49 && percent <= 51, `uptime ${percent}% should be about 50%`);
+      assert.deepEqual((await metadata.stats()).uptime, { firstSeen: now - 100, lastSeen: now, upSeconds: 50 });
+      // A beat from the past (a server whose clock lags) neither moves lastSeen back nor adds time.
+      await metadata.heartbeat(now - 5, 10);
+      assert.deepEqual((await metadata.stats()).uptime, { firstSeen: now - 100, lastSeen: now, upSeconds: 50 });
     });
 
     test("blobs: stored under their digest, streamed back, stored once; the staged file is consumed", async () => {

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import type { PackageList, RegistryStats, SearchResult, VersionList } from "@wasm-registry/core";
 import { notFound } from "../errors.js";
+import { uptimePercent } from "../uptime.js";
 import { toVersionMetadata } from "../version-metadata.js";
 import type { RouteContext } from "./context.js";
 import { checkName, checkVersion, pathAfter, splitNamePath } from "./name-path.js";
@@ -73,7 +74,7 @@ export function apiRoutes(app: FastifyInstance, context: RouteContext): void {
       package_count: stats.packageCount,
       version_count: stats.versionCount,
       download_count: stats.downloadCount,
-      uptime_percent: stats.uptimePercent,
+      uptime_percent: uptimePercent(stats.uptime, Math.floor(Date.now() / 1000)),
     };
   });
 }

@@ -390,15 +390,14 @@ export class PostgresMetadataStore implements MetadataStore {
         u.first_seen, u.last_seen, u.up_seconds
       FROM (SELECT 1) AS one LEFT JOIN uptime u ON u.id = 1`);
     const row = rows[0]!;
-    let uptimePercent = 100;
-    if (row.first_seen !== null && row.last_seen !== null && row.up_seconds !== null && row.last_seen > row.first_seen) {
-      uptimePercent = Math.min(100, (row.up_seconds / (Math.floor(Date.now() / 1000) - row.first_seen)) * 100);
-    }
     return {
       packageCount: row.packages,
       versionCount: row.versions,
       downloadCount: row.downloads,
-      uptimePercent: Math.round(uptimePercent * 100) / 100,
+      uptime:
+        row.first_seen === null || row.last_seen === null || row.up_seconds === null
+          ? undefined
+          : { firstSeen: row.first_seen, lastSeen: row.last_seen, upSeconds: row.up_seconds },
     };
   }
 

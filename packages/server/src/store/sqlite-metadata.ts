@@ -394,15 +394,11 @@ export class SqliteMetadataStore implements MetadataStore {
   async stats(): Promise<StoreStats> {
     const row = this.statements.stats.get()!;
     const uptime = this.statements.uptime.get();
-    let uptimePercent = 100;
-    if (uptime && uptime.last_seen > uptime.first_seen) {
-      uptimePercent = Math.min(100, (uptime.up_seconds / (Math.floor(Date.now() / 1000) - uptime.first_seen)) * 100);
-    }
     return {
       packageCount: row.packages,
       versionCount: row.versions,
       downloadCount: row.downloads ?? 0,
-      uptimePercent: Math.round(uptimePercent * 100) / 100,
+      uptime: uptime && { firstSeen: uptime.first_seen, lastSeen: uptime.last_seen, upSeconds: uptime.up_seconds },
     };
   }
 

@@ -91,7 +91,15 @@ export interface StoreStats {
   packageCount: number;
   versionCount: number;
   downloadCount: number;
-  uptimePercent: number;
+  /** What the heartbeats recorded; undefined before the first. uptime.ts turns it into a percentage. */
+  uptime: UptimeRecord | undefined;
+}
+
+/** Seconds since the epoch; `upSeconds` sums the gaps between beats short enough to mean a server was up. */
+export interface UptimeRecord {
+  firstSeen: number;
+  lastSeen: number;
+  upSeconds: number;
 }
 
 export interface MetadataStore {
