@@ -33,7 +33,9 @@ export function nameProblem(name: string): string | null {
     return `the package name is ${name.length} characters long; at most ${MAX_NAME_LENGTH} are allowed`;
   }
   if (!name.includes(":")) {
-    return `"${name}" has no namespace; expected namespace:package, e.g. alice:${name}`;
+    // Suggest the name itself under a namespace only where that would be valid.
+    const example = NAME_PATTERN.test(`alice:${name}`) ? `alice:${name}` : "alice:calc";
+    return `"${name}" has no namespace; expected namespace:package, e.g. ${example}`;
   }
   if (!NAME_PATTERN.test(name)) {
     return (
@@ -64,6 +66,15 @@ export function versionProblem(version: string): string | null {
   }
   if (version.length > MAX_VERSION_LENGTH) {
     return `the version is ${version.length} characters long; at most ${MAX_VERSION_LENGTH} are allowed`;
+  }
+  const build = version.indexOf("+");
+  // semver.valid drops build metadata it could parse: "1.0.0+b" gives "1.0.0", "1.0.0+" gives null.
+  if (build !== -1 && semver.valid(version) === version.slice(0, build)) {
+    // Semver ignores build metadata when ordering, so 1.0.0+a and 1.0.0+b could not be told apart by a range.
+    return (
+      `"${version}" has build metadata ("${version.slice(build)}"), which this registry does not accept: ` +
+      `versions that differ only in it would be the same version to every range; publish it as ${version.slice(0, build)}`
+    );
   }
   // semver.valid accepts a leading "v" and "=" in loose mode only; strict mode is the default.
   if (semver.valid(version) !== version) {
