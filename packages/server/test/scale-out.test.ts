@@ -14,6 +14,7 @@ import pg from "pg";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { createTestDatabase, filesUnder, startS3, type TestDatabase, type TestS3 } from "../testkit/backends.js";
 import { PostgresMetadataStore, SCHEMA_VERSION } from "../src/store/pg-metadata.js";
+import { PostgresRateCounter } from "../src/store/pg-rate-counter.js";
 import { ADMIN_TOKEN, ALICE_TOKEN, type RunningRegistry, componentBytes, publish, startRegistry, tempDir } from "../testkit/helpers.js";
 import { type ServerProcess, startServerProcess } from "../testkit/process.js";
 
@@ -53,7 +54,14 @@ describe("several servers on one PostgreSQL and one bucket", () => {
     bucket = await s3.createBucket();
     const env = { DATABASE_URL: db.url, ...s3.env(bucket) };
     // Both start at once on an empty database: the advisory lock must serialize their migrations.
-    [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
+    const started = await Promise.allSettled([spawnServer(env), spawnServer(env)]);
+    const failed = started.find((result) => result.status === "rejected");
+    if (failed) {
+      // Stop the one that did start: it must not outlive the test, nor see its database dropped under it.
+      await Promise.all(started.map((result) => (result.status === "fulfilled" ? result.value.stop() : undefined)));
+      throw failed.reason;
+    }
+    [a, b] = started.map((result) => (result as PromiseFulfilledResult<ScaleServer>).value) as [ScaleServer, ScaleServer];
   });
 
   after(async () => {
@@ -258,6 +266,22 @@ test("six servers opening one empty database at once migrate it once", async () 
     }
   } finally {
     await fresh.drop();
+  }
+});
+
+test("many servers opening their rate counters on one empty database at once all succeed", async () => {
+  // CREATE TABLE IF NOT EXISTS races with itself: two sessions can both miss the table, and the
+  // later fails on the table's row type ("type rate_counters already exists").
+  for (let round = 0; round < 5; round++) {
+    const fresh = await createTestDatabase();
+    try {
+      const opened = await Promise.allSettled(Array.from({ length: 8 }, () => PostgresRateCounter.open(fresh.url)));
+      await Promise.all(opened.map((result) => (result.status === "fulfilled" ? result.value.close() : undefined)));
+      const failures = opened.flatMap((result) => (result.status === "rejected" ? [String(result.reason)] : []));
+      assert.deepEqual(failures, [], `round ${round + 1}`);
+    } finally {
+      await fresh.drop();
+    }
   }
 });
 

@@ -147,8 +147,11 @@ export class PostgresMetadataStore implements MetadataStore {
   /** Connects and brings the schema up to date; safe when several servers start at once. */
   static async open(url: string, poolSize = 10): Promise<PostgresMetadataStore> {
     const pool = new pg.Pool({ connectionString: url, max: poolSize, types });
-    // An idle client's error (the server restarted, say) must not crash the process; the pool replaces it.
+    // A lost connection (the database restarted, say) must not crash the process. An idle
+    // client's error reaches the pool, which replaces the client; a checked-out client's error
+    // between two queries reaches the client, and the next query on it fails instead.
     pool.on("error", () => {});
+    pool.on("connect", (client) => client.on("error", () => {}));
     try {
       await migrate(pool);
     } catch (error) {
