@@ -58,9 +58,20 @@ export class FileContent implements BlobContent {
 }
 
 /**
- * Resolves once `destination` has handed `chunk` to the system. A destination
- * destroyed meanwhile (the client hung up) calls back with an error.
+ * Resolves once `destination` has handed `chunk` to the system; rejects when
+ * the client hung up. An HTTP response whose socket is already destroyed drops
+ * a write without ever calling back, so its closing counts as the refusal:
+ * otherwise the download would wait forever, holding its file open.
  */
 function written(destination: Writable, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => destination.write(chunk, (error) => (error ? reject(error) : resolve())));
+  if (destination.destroyed) return Promise.reject(new Error("the connection closed before the download ended"));
+  return new Promise((resolve, reject) => {
+    const closed = () => reject(new Error("the connection closed before the download ended"));
+    destination.once("close", closed);
+    destination.write(chunk, (error) => {
+      destination.off("close", closed);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
 }
