@@ -48,19 +48,20 @@ export async function installComponents(components: readonly LockedComponent[], 
     try {
       await inParallel(toDownload, PARALLEL_DOWNLOADS, async (component) => {
         const label = lockKey(component.name, component.version);
-        const bytes = await client.download(component.name, component.version);
+        const bytes = await client.download(component.name, component.version, (received, total) => progress.bytes(label, received, total));
         try {
           await cache.put(component.sha256, bytes);
         } catch (error) {
           if (error instanceof DigestMismatch) {
             throw new CliError(
-              `${label} from ${client.url} has sha256 ${error.actual}, but run.lock expects ${error.expected}; nothing was written. ` +
-                `If the registry is right, delete run.lock and install again`,
+              `${label} from ${client.url} has sha256 ${error.actual}, but ${error.expected} was expected ` +
+                `(pinned in run.lock, or given by the registry's metadata); nothing was written. Try again; if it persists, ` +
+                `the registry serves other bytes than were published`,
             );
           }
           throw error;
         }
-        progress.finished(`${label} (${bytes.length} bytes)`);
+        progress.finished(label, bytes.length);
       });
     } finally {
       progress.end();

@@ -33,8 +33,43 @@ export const nameInPath = (name: string) => name.replaceAll("/", "%2F");
 
 function networkReason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if ((error as Error).name === "TimeoutError") return `no answer within ${TIMEOUT_MS / 1000} s`;
+  if ((error as Error).name === "TimeoutError") return `nothing arrived for ${TIMEOUT_MS / 1000} s`;
   return cause?.code ?? cause?.message ?? (error as Error).message;
+}
+
+/**
+ * An answer whose body is still to be read. Its request has a deadline of
+ * TIMEOUT_MS that each arriving chunk of a download pushes back, so a long
+ * download is never cut short while a stalled one is.
+ */
+export interface Answer {
+  response: Response;
+  /** Bytes are still arriving: push the deadline back. */
+  stillArriving(): void;
+  /** The body is read or given up: no deadline any more. */
+  done(): void;
+}
+
+function withDeadline(): { signal: AbortSignal; stillArriving(): void; done(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException("timed out", "TimeoutError")), TIMEOUT_MS);
+  return { signal: controller.signal, stillArriving: () => timer.refresh(), done: () => clearTimeout(timer) };
+}
+
+/** A whole body, read chunk by chunk: each pushes the deadline back and is reported. */
+async function readBody(answer: Answer, onBytes?: (received: number, total: number | undefined) => void): Promise<Uint8Array> {
+  const length = answer.response.headers.get("content-length");
+  const total = length === null ? undefined : Number(length);
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for await (const chunk of answer.response.body ?? []) {
+    answer.stillArriving();
+    chunks.push(chunk);
+    received += chunk.length;
+    onBytes?.(received, total);
+  }
+  if (total !== undefined && received !== total) throw new Error(`${received} of ${total} bytes arrived`);
+  return Buffer.concat(chunks);
 }
 
 async function errorFrom(response: Response, url: string): Promise<HttpError> {
@@ -65,7 +100,7 @@ export class RegistryClient {
    * is an answer, not an outage, so it is returned at once (no mirror is
    * asked to contradict the main registry).
    */
-  async get(pathAndQuery: string): Promise<Response> {
+  async get(pathAndQuery: string): Promise<Answer> {
     const failures: string[] = [];
     // A base that failed every attempt is skipped for the rest of this command, so that a
     // dead main registry costs its retries once, not once per request.
@@ -73,37 +108,45 @@ export class RegistryClient {
     for (const base of alive.length > 0 ? alive : this.bases) {
       const url = base + pathAndQuery;
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+        const deadline = withDeadline();
         let response: Response;
         try {
-          response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS), headers: { "user-agent": "run-cli" } });
+          response = await fetch(url, { signal: deadline.signal, headers: { "user-agent": "run-cli" } });
         } catch (error) {
+          deadline.done();
           if (attempt === ATTEMPTS) {
-            failures.push(`${base} (${networkReason(error)})`);
+            failures.push(`${base} (${networkReason(error)}; asked ${ATTEMPTS} times)`);
             this.failedBases.add(base);
           }
           else await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1));
           continue;
         }
-        if (response.ok) return response;
-        if (response.status < 500 && response.status !== 429) throw await errorFrom(response, url);
-        if (attempt === ATTEMPTS) {
-          failures.push(`${base} (${(await errorFrom(response, url)).message})`);
-          this.failedBases.add(base);
-        } else {
-          await response.body?.cancel();
-          await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1));
+        if (response.ok) return { response, stillArriving: deadline.stillArriving, done: deadline.done };
+        try {
+          if (response.status < 500 && response.status !== 429) throw await errorFrom(response, url);
+          if (attempt === ATTEMPTS) {
+            failures.push(`${base} (${(await errorFrom(response, url)).message}; asked ${ATTEMPTS} times)`);
+            this.failedBases.add(base);
+          } else {
+            await response.body?.cancel();
+          }
+        } finally {
+          deadline.done();
         }
+        if (attempt < ATTEMPTS) await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1));
       }
     }
     throw new CliError(`cannot reach the registry: ${failures.join("; ")}`);
   }
 
   async getJson<T>(pathAndQuery: string): Promise<T> {
-    const response = await this.get(pathAndQuery);
+    const answer = await this.get(pathAndQuery);
     try {
-      return (await response.json()) as T;
+      return (await answer.response.json()) as T;
     } catch {
       throw new CliError(`${this.url}${pathAndQuery} did not answer JSON; is ${this.url} a component registry?`);
+    } finally {
+      answer.done();
     }
   }
 
@@ -165,13 +208,28 @@ export class RegistryClient {
     return this.getJson<SearchResult>(`/api/v1/search?q=${encodeURIComponent(query)}&limit=${limit}`);
   }
 
-  /** The component's bytes, read whole (components are small; the limit is the registry's upload limit). */
-  async download(name: string, version: string): Promise<Uint8Array> {
-    const response = await this.get(`/packages/${nameInPath(name)}/${encodeURIComponent(version)}/artifact.wasm`);
-    try {
-      return new Uint8Array(await response.arrayBuffer());
-    } catch (error) {
-      throw new CliError(`the download of ${name}@${version} from ${this.url} broke off (${networkReason(error)}); try again`);
+  /**
+   * The component's bytes, read whole (components are small; the limit is the
+   * registry's upload limit), with `onBytes` told of each chunk. A download
+   * that breaks off is started again, up to ATTEMPTS times, as a request that
+   * fails is.
+   */
+  async download(name: string, version: string, onBytes?: (received: number, total: number | undefined) => void): Promise<Uint8Array> {
+    const path = `/packages/${nameInPath(name)}/${encodeURIComponent(version)}/artifact.wasm`;
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.get(path);
+      try {
+        return await readBody(answer, onBytes);
+      } catch (error) {
+        if (attempt === ATTEMPTS) {
+          const from = new URL(answer.response.url || this.url).origin;
+          throw new CliError(`the download of ${name}@${version} from ${from} broke off ${ATTEMPTS} times (${networkReason(error)}); try again later`);
+        }
+        onBytes?.(0, undefined);
+        await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1));
+      } finally {
+        answer.done();
+      }
     }
   }
 

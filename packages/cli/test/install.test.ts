@@ -209,7 +209,7 @@ describe("offline, cache and integrity", () => {
 
     const down = await runCli(["install", "--registry-url", own.url], { cwd: emptyCache.dir, cache: emptyCache.cache });
     assert.equal(down.code, 1);
-    assert.match(down.stderr, /cannot reach the registry: http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+    assert.match(down.stderr, /cannot reach the registry: http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED; asked 3 times\)/);
     assert.ok(noStack(down));
   });
 
@@ -254,7 +254,7 @@ describe("offline, cache and integrity", () => {
     );
     const r = await runCli(["install", "--registry-url", registry.url], { cwd: p.dir, cache: p.cache });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /bob:util@1\.1\.0 from .* has sha256 [0-9a-f]{64}, but run\.lock expects 0{64}; nothing was written/);
+    assert.match(r.stderr, /bob:util@1\.1\.0 from .* has sha256 [0-9a-f]{64}, but 0{64} was expected \(pinned in run\.lock, or given by the registry.s metadata\); nothing was written/);
     assert.equal(await exists(cachedPath(p.cache, wrong)), false);
     assert.equal(await installed(p.dir, "bob/util@1.1.0.wasm"), false);
   });
@@ -307,6 +307,49 @@ describe("which registry", () => {
     const r = await runCli(["install"], { cwd: mirrored.dir, cache: mirrored.cache });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(await installed(mirrored.dir, "bob/util@1.1.0.wasm"));
+  });
+
+  test("a download that breaks off is started again; one that always does fails after three tries, writing nothing", async () => {
+    let cutsLeft = 0;
+    let downloads = 0;
+    // In front of the registry: passes every answer on, but cuts artifact downloads short while cutsLeft > 0.
+    const proxy = http.createServer(async (request, response) => {
+      const upstream = await fetch(registry.url + request.url);
+      const body = Buffer.from(await upstream.arrayBuffer());
+      const headers = { "content-type": upstream.headers.get("content-type") ?? "application/octet-stream", "content-length": body.length };
+      if (request.url!.endsWith("/artifact.wasm")) {
+        downloads++;
+        if (cutsLeft-- > 0) {
+          response.writeHead(200, headers);
+          response.write(body.subarray(0, 10));
+          setTimeout(() => response.socket?.destroy(), 20);
+          return;
+        }
+      }
+      response.writeHead(upstream.status, headers).end(body);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+      cutsLeft = 1;
+      const once = await makeProject(toml('"bob:util" = "^1.0.0"', `\n[registry]\nurl = "${url}"\n`));
+      const recovered = await runCli(["install"], { cwd: once.dir, cache: once.cache });
+      assert.equal(recovered.code, 0, recovered.stderr);
+      assert.equal(downloads, 2);
+      assert.ok(await installed(once.dir, "bob/util@1.1.0.wasm"));
+
+      cutsLeft = Infinity;
+      downloads = 0;
+      const always = await makeProject(toml('"bob:util" = "^1.0.0"', `\n[registry]\nurl = "${url}"\n`));
+      const failed = await runCli(["install"], { cwd: always.dir, cache: always.cache });
+      assert.equal(failed.code, 1);
+      assert.equal(downloads, 3);
+      assert.match(failed.stderr, new RegExp(`the download of bob:util@1\\.1\\.0 from ${url.replaceAll(".", "\\.")} broke off 3 times`));
+      assert.equal(await exists(path.join(always.dir, "run.lock")), false);
+      assert.equal(await installed(always.dir, "bob/util@1.1.0.wasm"), false);
+    } finally {
+      proxy.close();
+    }
   });
 
   test("a registry that answers 503 is asked three times, then the mirror answers", async () => {

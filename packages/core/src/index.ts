@@ -5,3 +5,4 @@ export * from "./manifest.js";
 export * from "./lockfile.js";
 export * from "./resolve.js";
 export * from "./component.js";
+export * from "./format.js";

@@ -1,8 +1,9 @@
 /** The HTML pages: server-rendered, no JavaScript needed. */
+import { formatBytes } from "@wasm-registry/core";
 import type { PackageDetail, PackageSummary, StoreStats } from "../store/types.js";
 import { type Html, html, safeHref } from "./html.js";
 import { STYLESHEET_HREF } from "./style.js";
-import { formatBytes, formatCount, formatDate } from "./format.js";
+import { formatCount, formatDate } from "./format.js";
 
 function browseHref(name: string): string {
   return `/browse/${encodeURIComponent(name)}`;
