@@ -166,6 +166,15 @@ describe("install ns:pkg", () => {
     assert.equal(await installed(p.dir, "alice/mock@0.3.0.wasm"), false);
     assert.ok(await installed(p.dir, "bob/math@1.2.0.wasm"));
     assert.ok((await lockOf(p.dir)).components.some((c) => c.name === "alice:mock"), "run.lock still records dev-dependencies");
+
+    // verify checks everything run.lock lists, and says why a dev-dependency is missing; --production checks what was installed.
+    const all = await runCli(["verify", "--offline"], { cwd: p.dir, cache: p.cache });
+    assert.equal(all.code, 1);
+    assert.match(all.stdout, /^MISSING\s+alice:mock@0\.3\.0 .*a dev-dependency: after `install --production`, check with `verify --production`/m);
+    const production = await runCli(["verify", "--offline", "--production"], { cwd: p.dir, cache: p.cache });
+    assert.equal(production.code, 0, production.stdout);
+    assert.doesNotMatch(production.stdout, /alice:mock/);
+    assert.match(production.stdout, /^OK\s+bob:math@1\.2\.0$/m);
   });
 
   test("a package that does not exist leaves run.toml untouched", async () => {

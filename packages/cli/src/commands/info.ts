@@ -174,7 +174,7 @@ async function projectInfo(flags: InfoFlags): Promise<void> {
   out(`${dim("license".padEnd(13))}${p.license ?? "-"}`);
   out(`${dim("repository".padEnd(13))}${p.repository ?? "-"}`);
   out(`${dim("registry".padEnd(13))}${registry.url}`);
-  out(`${dim("run.lock".padEnd(13))}${lock ? `${lock.components.length} components${lock.checksumOk ? "" : " (checksum does NOT match: edited by hand)"}` : "none yet"}`);
+  out(`${dim("run.lock".padEnd(13))}${lock ? `${lock.components.length} component${lock.components.length === 1 ? "" : "s"}${lock.checksumOk ? "" : " (checksum does NOT match: edited by hand)"}` : "none yet"}`);
   out(`${dim("components".padEnd(13))}${components.length === 0 ? "none" : ""}`);
   for (const c of components) out(`  ${c.name}${c.language ? ` (${c.language})` : ""}: ${c.built ? path.relative(project.dir, c.file) : "not built"}`);
   for (const [title, list] of [["dependencies", manifest.dependencies], ["dev-deps", manifest.devDependencies]] as const) {
