@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { CliError } from "./errors.js";
 import { sha256Hex } from "@wasm-registry/core";
 
 export type CopyState = "ok" | "corrupted" | "missing";
@@ -52,7 +53,10 @@ export async function checkFile(file: string, sha256: string): Promise<CopyState
   try {
     bytes = await fs.readFile(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "missing";
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === "ENOENT") return "missing";
+    // Node's read error names no path: name it here.
+    if (code === "EISDIR") throw new CliError(`${file} is a folder, where a component file belongs; remove it and run the command again`);
     throw error;
   }
   return sha256Hex(bytes) === sha256 ? "ok" : "corrupted";

@@ -18,7 +18,7 @@ import { registerVerify } from "./commands/verify.js";
 import { registerLogin } from "./commands/login.js";
 import { registerToken } from "./commands/token.js";
 import { registerYank } from "./commands/yank.js";
-import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.js";
+import { CliError, EXIT_FAILURE, EXIT_USAGE, fileSystemMessage } from "./errors.js";
 import { errorLine } from "./output.js";
 
 const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -78,6 +78,11 @@ async function main(argv: string[]): Promise<number> {
       return error.exitCode;
     }
     if (process.env.RUN_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+    const fileProblem = fileSystemMessage(error);
+    if (fileProblem) {
+      errorLine(fileProblem);
+      return EXIT_FAILURE;
+    }
     errorLine(`unexpected failure: ${(error as Error)?.message ?? String(error)} (set RUN_DEBUG=1 to see where; please report it)`);
     return EXIT_FAILURE;
   }

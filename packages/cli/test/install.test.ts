@@ -253,6 +253,26 @@ describe("offline, cache and integrity", () => {
     assert.equal((await runCli(["verify", "--offline"], { cwd: p.dir, cache: p.cache })).code, 0);
   });
 
+  test("a cache entry that is a folder, or a .run that is a file: one sentence naming the path, not a crash report", async () => {
+    const p = await makeProject(toml('"bob:util" = "^1.0.0"'));
+    assert.equal((await runCli(["install", "--registry-url", registry.url], { cwd: p.dir, cache: p.cache })).code, 0);
+    const util = (await lockOf(p.dir)).components[0]!;
+    const entry = cachedPath(p.cache, util.sha256);
+    await fs.rm(entry);
+    await fs.mkdir(entry);
+    const folder = await runCli(["verify", "--offline"], { cwd: p.dir, cache: p.cache });
+    assert.equal(folder.code, 1);
+    assert.ok(folder.stderr.includes(`error: ${entry} is a folder, where a component file belongs; remove it`), folder.stderr);
+    await fs.rm(entry, { recursive: true });
+
+    await fs.rm(path.join(p.dir, ".run"), { recursive: true });
+    await fs.writeFile(path.join(p.dir, ".run"), "not a folder");
+    const file = await runCli(["install", "--registry-url", registry.url], { cwd: p.dir, cache: p.cache });
+    assert.equal(file.code, 1);
+    assert.match(file.stderr, /^error: cannot \w+ .*\.run\/components\S*: a part of that path is a file, where a folder was expected \(ENOTDIR\)/m);
+    assert.doesNotMatch(file.stderr, /unexpected failure/);
+  });
+
   test("a download whose sha256 differs from run.lock writes nothing", async () => {
     const p = await makeProject(toml('"bob:util" = "^1.0.0"'));
     const wrong = "0".repeat(64);
