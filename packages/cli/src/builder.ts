@@ -117,7 +117,7 @@ async function buildWat(source: string, wit: string | undefined, where: string):
   try {
     binary = source.endsWith(".wasm") ? new Uint8Array(raw) : await jco.parse(raw.toString("utf8"));
   } catch (error) {
-    throw new CliError(`${where}: ${source} is not valid WAT: ${oneLine(error)}`);
+    throw new CliError(`${where}: ${source} is not valid WAT: ${watProblem(error)}`);
   }
   if (binary[4] !== 0x01) return binary; // already a component (WAT can describe one directly)
   if (!wit) throw new CliError(`${where}: ${source} is a core module; set \`wit\` to the world it implements so run can make a component of it`);
@@ -212,6 +212,22 @@ async function buildGo(project: Project, source: string, wit: string, out: strin
   } finally {
     await fs.rm(temp, { force: true });
   }
+}
+
+/**
+ * wasm-tools reports a WAT error as the Rust debug form of its error value;
+ * this turns it into what a compiler prints: line:column, the message, and
+ * the line with a caret under the place. Anything else is left as it is.
+ */
+export function watProblem(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const where = /Text \{ line: (\d+), col: (\d+), snippet: "((?:[^"\\]|\\.)*)" \}/.exec(text);
+  const message = /kind: Custom\("((?:[^"\\]|\\.)*)"\)/.exec(text);
+  if (!where || !message) return oneLine(error);
+  const unescape = (value: string) => value.replace(/\\(.)/g, "$1");
+  const [line, column] = [Number(where[1]) + 1, Number(where[2]) + 1];
+  const snippet = unescape(where[3]!);
+  return `line ${line}, column ${column}: ${unescape(message[1]!)}\n    ${snippet}\n    ${" ".repeat(column - 1)}^`;
 }
 
 function oneLine(error: unknown): string {
