@@ -1,5 +1,5 @@
 /**
- * The project in the current folder: its run.toml, its run.lock and its
+ * The project of the current folder: its run.toml, its run.lock and its
  * .run/components folder. Reading problems become CliErrors naming the file.
  */
 import fs from "node:fs/promises";
@@ -17,6 +17,7 @@ import {
   serializeLockfile,
 } from "@wasm-registry/core";
 import { CliError } from "./errors.js";
+import { warn } from "./output.js";
 
 export interface Project {
   dir: string;
@@ -26,28 +27,39 @@ export interface Project {
   manifest: Manifest;
 }
 
-export async function loadProject(dir = process.cwd()): Promise<Project> {
+/**
+ * The project this folder belongs to: the nearest folder, from `start` up,
+ * with a run.toml (as Cargo finds Cargo.toml), so that commands work from a
+ * project's subfolders too. Keys run does not know are warned about.
+ */
+export async function loadProject(start = process.cwd()): Promise<Project> {
+  const dir = await findProjectDir(start);
+  if (!dir) {
+    throw new CliError(`no ${MANIFEST_FILE} in ${start} or any folder above it; run this command in a project folder (one with a ${MANIFEST_FILE})`);
+  }
   const manifestPath = path.join(dir, MANIFEST_FILE);
   let manifestText: string;
   try {
     manifestText = await fs.readFile(manifestPath, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new CliError(`no ${MANIFEST_FILE} in ${dir}; run this command in a project folder (one with a ${MANIFEST_FILE})`);
-    }
     throw new CliError(`cannot read ${manifestPath}: ${(error as Error).message}`);
   }
-  return { dir, manifestPath, manifestText, manifest: parseManifestText(manifestText, manifestPath) };
+  const manifest = parseManifestText(manifestText, manifestPath);
+  for (const warning of manifest.warnings) warn(warning);
+  return { dir, manifestPath, manifestText, manifest };
 }
 
-/** The project when the folder has a run.toml; undefined when it has none (a broken one is still an error). */
-export async function loadProjectIfAny(dir = process.cwd()): Promise<Project | undefined> {
-  try {
-    await fs.access(path.join(dir, MANIFEST_FILE));
-  } catch {
-    return undefined;
+/** The project when this folder or one above it has a run.toml; undefined when none has (a broken one is still an error). */
+export async function loadProjectIfAny(start = process.cwd()): Promise<Project | undefined> {
+  return (await findProjectDir(start)) === undefined ? undefined : loadProject(start);
+}
+
+async function findProjectDir(start: string): Promise<string | undefined> {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    const found = await fs.stat(path.join(dir, MANIFEST_FILE)).then((stat) => stat.isFile(), () => false);
+    if (found) return dir;
+    if (path.dirname(dir) === dir) return undefined;
   }
-  return loadProject(dir);
 }
 
 export function parseManifestText(text: string, file: string): Manifest {

@@ -59,7 +59,7 @@ test("usage errors exit 2, failures exit 1, never with a stack trace", async () 
     [["install", "--dev"], 2, /--dev needs a package/],
     [["search", "x", "--limit", "0"], 2, /--limit must be a whole number/],
     [["info", "not-a-name"], 2, /"not-a-name" has no namespace/],
-    [["install"], 1, /no run\.toml in .*run this command in a project folder/],
+    [["install"], 1, /no run\.toml in .* or any folder above it; run this command in a project folder/],
     [["verify"], 1, /no run\.toml/],
   ];
   for (const [args, code, message] of cases) {

@@ -127,6 +127,22 @@ describe("install from run.toml", () => {
   });
 });
 
+describe("the project's folder", () => {
+  test("commands find run.toml in a folder above, and warn of keys they do not know", async () => {
+    const p = await makeProject(toml('"bob:util" = "^1.0.0"', '\n[registry]\nurll = "typo"\n'));
+    const sub = path.join(p.dir, "src", "deep");
+    await fs.mkdir(sub, { recursive: true });
+    const r = await runCli(["install", "--registry-url", registry.url], { cwd: sub, cache: p.cache });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(await installed(p.dir, "bob/util@1.1.0.wasm"));
+    assert.ok(await exists(path.join(p.dir, "run.lock")));
+    assert.equal(await exists(path.join(sub, "run.lock")), false);
+    assert.match(r.stderr, /warning: .*run\.toml:\d+: unknown key "urll" in \[registry\] \(did you mean "url"\?\); it is ignored/);
+    const v = await runCli(["verify", "--offline"], { cwd: sub, cache: p.cache });
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+  });
+});
+
 describe("install ns:pkg", () => {
   const original = [
     "# my project",

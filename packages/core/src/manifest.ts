@@ -50,7 +50,18 @@ export interface Manifest {
   dependencies: DependencySpec[];
   devDependencies: DependencySpec[];
   registry: RegistrySpec;
+  /** Keys this version of run does not know (a typo, most likely), one sentence each; they are ignored. */
+  warnings: string[];
 }
+
+/** Every key run.toml may hold, per table: anything else is reported, as Cargo reports an unused manifest key. */
+const KNOWN_KEYS = {
+  top: ["project", "component", "dependencies", "dev-dependencies", "registry"],
+  project: ["name", "version", "description", "license", "repository"],
+  component: ["name", "source", "language", "wit", "path"],
+  dependency: ["version", "optional"],
+  registry: ["url", "auth_token", "mirrors"],
+} as const;
 
 export class ManifestError extends Error {
   constructor(
@@ -168,7 +179,63 @@ export function parseManifest(text: string, file = MANIFEST_FILE): Manifest {
       authToken: optionalString(registryTable, "registry", "auth_token"),
       mirrors: mirrors as string[],
     },
+    warnings: unknownKeys(doc, text, file),
   };
+}
+
+/** One warning per key that run does not know, naming its line and the known key it is closest to. */
+function unknownKeys(doc: Table, text: string, file: string): string[] {
+  const warnings: string[] = [];
+  const check = (table: Table, known: readonly string[], tableName: string | undefined, shown: string, index?: number) => {
+    for (const key of Object.keys(table)) {
+      if (known.includes(key)) continue;
+      const line = lineOfKey(text, tableName, key, index);
+      const guess = closest(key, known);
+      warnings.push(
+        `${file}${line ? `:${line}` : ""}: unknown key ${JSON.stringify(key)} in ${shown}` +
+          `${guess ? ` (did you mean ${JSON.stringify(guess)}?)` : ""}; it is ignored`,
+      );
+    }
+  };
+  check(doc, KNOWN_KEYS.top, undefined, "run.toml");
+  if (isTable(doc.project)) check(doc.project, KNOWN_KEYS.project, "project", "[project]");
+  if (Array.isArray(doc.component)) {
+    doc.component.forEach((entry, index) => {
+      if (isTable(entry)) check(entry, KNOWN_KEYS.component, "component", "[[component]]", index);
+    });
+  }
+  for (const tableName of ["dependencies", "dev-dependencies"] as const) {
+    const table = doc[tableName];
+    if (!isTable(table)) continue;
+    for (const [name, spec] of Object.entries(table)) {
+      if (isTable(spec)) check(spec, KNOWN_KEYS.dependency, tableName, `the ${name} entry of [${tableName}]`);
+    }
+  }
+  if (isTable(doc.registry)) check(doc.registry, KNOWN_KEYS.registry, "registry", "[registry]");
+  return warnings;
+}
+
+/** The known key a typo most likely meant: at most two edits away, else none. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 function describe(value: unknown): string {

@@ -43,6 +43,24 @@ test("parseManifest reads every table and names file, line and key on a wrong ty
   assert.throws(() => parseManifest('[project]\nversion = "1"\n'), /run\.toml:2: project\.version: "1" is not a semver version/);
 });
 
+test("parseManifest warns of every key it does not know, with its line and the key it most likely meant", () => {
+  const m = parseManifest(
+    '[project]\nnme = "me"\n\n[dependncies]\n"a:b" = "1"\n\n[dev-dependencies]\n"c:d" = { version = "1", optinal = true }\n' +
+      '\n[[component]]\nname = "x"\nlanguge = "wat"\n\n[registry]\nurll = "x"\nsomething-else = 1\n',
+    "p/run.toml",
+  );
+  assert.deepEqual(m.warnings, [
+    'p/run.toml:4: unknown key "dependncies" in run.toml (did you mean "dependencies"?); it is ignored',
+    'p/run.toml:2: unknown key "nme" in [project] (did you mean "name"?); it is ignored',
+    'p/run.toml:12: unknown key "languge" in [[component]] (did you mean "language"?); it is ignored',
+    'p/run.toml:7: unknown key "optinal" in the c:d entry of [dev-dependencies] (did you mean "optional"?); it is ignored',
+    'p/run.toml:15: unknown key "urll" in [registry] (did you mean "url"?); it is ignored',
+    'p/run.toml:16: unknown key "something-else" in [registry]; it is ignored',
+  ]);
+  assert.deepEqual(m.dependencies, []);
+  assert.deepEqual(parseManifest('[project]\nname = "a"\n[dependencies]\n"a:b" = { version = "1", optional = true }\n').warnings, []);
+});
+
 test("setDependency changes one line, keeps comments, CRLF, inline tables, and adds the table when missing", () => {
   const text = '# top\r\n[dependencies]\r\n"a:b" = "1.0.0"  # pinned for now\r\n"c:d" = { version = "1", optional = true }\r\n\r\n[registry]\r\nurl = "x"\r\n';
   assert.equal(setDependency(text, "dependencies", "a:b", "2.0.0"), text.replace('"a:b" = "1.0.0"', '"a:b" = "2.0.0"'));
