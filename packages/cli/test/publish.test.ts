@@ -125,6 +125,16 @@ test("401, 403, 409 and 413 become sentences that say what to do", async () => {
   for (const r of [none, unknown, otherNamespace, again, tooLarge]) assert.ok(noStack(r));
 });
 
+test("a refusal partway through a project's components says which went out before it", async () => {
+  const p = await withFiles("4.0.0");
+  const env = { RUN_AUTH_TOKEN: ALICE_TOKEN };
+  assert.equal((await runCli(["publish", "--component", "extra", "--registry-url", registry.url], { ...p, cwd: p.dir, env })).code, 0);
+  const r = await runCli(["publish", "--registry-url", registry.url], { ...p, cwd: p.dir, env });
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /published alice:calc@4\.0\.0/);
+  assert.match(r.stderr, /alice:extra@4\.0\.0 is already published .*\(published before this: alice:calc@4\.0\.0; they stay published\)/);
+});
+
 test("a missing file, an unknown --component and a --build without its tools are refused before anything is sent", async () => {
   const p = await withFiles("3.0.0");
   await fs.rm(path.join(p.dir, "target/wasm/extra.wasm"));

@@ -70,8 +70,25 @@ export function registerPublish(program: Command): void {
           `publishing needs a token: pass --token, or set RUN_AUTH_TOKEN, or save one with \`run v2 login --registry-url ${client.url}\` (ask the registry's administrator for one)`,
         );
       }
+      const published: string[] = [];
       for (const upload of uploads) {
-        const meta = await publishOne(client, token, manifest, upload.name, version, upload.file);
+        let meta: VersionMetadata;
+        try {
+          meta = await publishOne(client, token, manifest, upload.name, version, upload.file);
+        } catch (error) {
+          // Versions never change: what went out before this refusal stays published, so say which.
+          if (error instanceof CliError && published.length > 0) {
+            throw new CliError(`${error.message} (published before this: ${published.join(", ")}; they stay published)`, error.exitCode);
+          }
+          throw error;
+        }
+        const sent = sha256Hex(upload.file.bytes);
+        if (meta.sha256 !== sent) {
+          throw new CliError(
+            `${client.url} answered 201 for ${meta.name}@${meta.version} but reports sha256 ${meta.sha256}, not ${sent} of the file sent; is it a component registry?`,
+          );
+        }
+        published.push(`${meta.name}@${meta.version}`);
         out(`${green("published")} ${meta.name}@${meta.version} (${meta.size} bytes, sha256 ${meta.sha256}) to ${client.url}`);
       }
     });

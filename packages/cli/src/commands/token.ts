@@ -12,7 +12,8 @@ import { type WriteFlags, writeAccess } from "./yank.js";
 
 const SCOPES = ["publish", "yank"];
 
-const collect = (value: string, previous: string[]) => [...previous, value];
+/** Repeated --scope values; no default value, so that --help shows only the description's "(default: both)". */
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 const when = (seconds: number | null) => (seconds === null ? "-" : new Date(seconds * 1000).toISOString().replace(/\.\d+Z$/, "Z"));
 
 function withAccessOptions(command: Command): Command {
@@ -29,15 +30,16 @@ export function registerToken(program: Command): void {
       .command("create")
       .description("create a token for a namespace; its secret is printed once")
       .requiredOption("--namespace <ns>", "the namespace the token may act in")
-      .option("--scope <scope>", "publish or yank; repeat for both (default: both)", collect, [])
+      .option("--scope <scope>", "publish or yank; repeat for both (default: both)", collect)
       .option("--expires-in-days <n>", "the token stops working after this many days (default: never)")
       .option("--json", "print the whole answer as JSON (secret included)"),
-  ).action(async (flags: WriteFlags & { namespace: string; scope: string[]; expiresInDays?: string; json?: boolean }) => {
-    for (const scope of flags.scope) {
+  ).action(async (flags: WriteFlags & { namespace: string; scope?: string[]; expiresInDays?: string; json?: boolean }) => {
+    const scopes = flags.scope ?? [];
+    for (const scope of scopes) {
       if (!SCOPES.includes(scope)) throw new UsageError(`--scope must be publish or yank, not "${scope}"`);
     }
     const body: Record<string, unknown> = { namespace: flags.namespace };
-    if (flags.scope.length > 0) body.scopes = [...new Set(flags.scope)];
+    if (scopes.length > 0) body.scopes = [...new Set(scopes)];
     if (flags.expiresInDays !== undefined) {
       if (!/^\d+$/.test(flags.expiresInDays)) throw new UsageError(`--expires-in-days must be a whole number, not "${flags.expiresInDays}"`);
       body.expires_in_days = Number(flags.expiresInDays);
