@@ -8,6 +8,7 @@ import http from "node:http";
 import https from "node:https";
 import type { ErrorBody, SearchResult, VersionList, VersionMetadata } from "@wasm-registry/core";
 import { CliError } from "./errors.js";
+import { warn } from "./output.js";
 import type { RegistrySettings } from "./settings.js";
 
 const ATTEMPTS = 3;
@@ -86,6 +87,8 @@ async function errorFrom(response: Response, url: string): Promise<HttpError> {
 export class RegistryClient {
   readonly bases: string[];
   private readonly failedBases = new Set<string>();
+  /** Mirrors already announced: a fallback is said once per command, not once per request. */
+  private readonly announcedMirrors = new Set<string>();
 
   constructor(readonly settings: RegistrySettings) {
     this.bases = [settings.url, ...settings.mirrors];
@@ -121,7 +124,13 @@ export class RegistryClient {
           else await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1));
           continue;
         }
-        if (response.ok) return { response, stillArriving: deadline.stillArriving, done: deadline.done };
+        if (response.ok) {
+          if (base !== this.url && !this.announcedMirrors.has(base)) {
+            this.announcedMirrors.add(base);
+            warn(`the registry at ${this.url} did not answer; using the mirror ${base}`);
+          }
+          return { response, stillArriving: deadline.stillArriving, done: deadline.done };
+        }
         try {
           if (response.status < 500 && response.status !== 429) throw await errorFrom(response, url);
           if (attempt === ATTEMPTS) {

@@ -352,6 +352,8 @@ describe("which registry", () => {
     const r = await runCli(["install"], { cwd: mirrored.dir, cache: mirrored.cache });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(await installed(mirrored.dir, "bob/util@1.1.0.wasm"));
+    // Said once, not once per request.
+    assert.equal(r.stderr.split(`warning: the registry at ${dead} did not answer; using the mirror ${registry.url}`).length - 1, 1, r.stderr);
   });
 
   test("a download that breaks off is started again; one that always does fails after three tries, writing nothing", async () => {
