@@ -193,6 +193,20 @@ describe("install ns:pkg", () => {
     assert.match(production.stdout, /^OK\s+bob:math@1\.2\.0$/m);
   });
 
+  test("adds several packages at once, and none when one of them does not exist", async () => {
+    const p = await makeProject(toml(""));
+    const r = await runCli(["install", "bob:util@^1.0.0", "alice:mock", "--registry-url", registry.url], { cwd: p.dir, cache: p.cache });
+    assert.equal(r.code, 0, r.stderr);
+    const text = await fs.readFile(path.join(p.dir, "run.toml"), "utf8");
+    assert.match(text, /^"bob:util" = "\^1\.0\.0"$/m);
+    assert.match(text, /^"alice:mock" = "0\.3\.0"$/m);
+    assert.deepEqual((await lockOf(p.dir)).components.map((c) => c.name), ["alice:mock", "bob:util"]);
+
+    const failed = await runCli(["install", "bob:math", "bob:ghost", "--registry-url", registry.url], { cwd: p.dir, cache: p.cache });
+    assert.equal(failed.code, 1);
+    assert.equal(await fs.readFile(path.join(p.dir, "run.toml"), "utf8"), text);
+  });
+
   test("a package that does not exist leaves run.toml untouched", async () => {
     const p = await makeProject(original);
     const r = await runCli(["install", "bob:ghost", "--registry-url", registry.url], { cwd: p.dir, cache: p.cache });

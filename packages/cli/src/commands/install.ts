@@ -1,6 +1,6 @@
 /**
- * `run v2 install [ns:pkg[@range]] [--dev] [--production] [--offline]`.
- * With a package, first changes that one line of run.toml. Then: run.lock
+ * `run v2 install [ns:pkg[@range]...] [--dev] [--production] [--offline]`.
+ * With packages, first changes their lines of run.toml. Then: run.lock
  * answers when it can (no network at all), else the registry resolves, then
  * everything needed is put in the cache and in .run/components.
  */
@@ -28,18 +28,19 @@ export function registerInstall(program: Command): void {
   program
     .command("install")
     .description("install the dependencies of run.toml, or add one and install")
-    .argument("[package]", "ns:pkg or ns:pkg@range to add to run.toml (a bare version such as 1.2.0 means ^1.2.0)")
+    .argument("[packages...]", "ns:pkg or ns:pkg@range to add to run.toml, one or more (a bare version such as 1.2.0 means ^1.2.0)")
     .option("--dev", "add the package to [dev-dependencies] instead of [dependencies]")
     .option("--production", "skip [dev-dependencies]")
     .option("--offline", "use only run.lock and the cache; never contact the registry")
     .option("--registry-url <url>", "registry to use (beats RUN_REGISTRY_URL and run.toml)")
-    .action(async (spec: string | undefined, flags: InstallFlags) => {
-      if (flags.dev && !spec) throw new UsageError("--dev needs a package to add, e.g. run v2 install test:mock --dev");
-      if (spec && flags.offline) throw new UsageError("adding a package needs the registry; drop --offline");
+    .action(async (specs: string[], flags: InstallFlags) => {
+      if (flags.dev && specs.length === 0) throw new UsageError("--dev needs a package to add, e.g. run v2 install test:mock --dev");
+      if (specs.length > 0 && flags.offline) throw new UsageError("adding a package needs the registry; drop --offline");
       let project = await loadProject();
       const client = lazyClient(project, flags);
       let newManifestText: string | undefined;
-      if (spec) {
+      // Each package edits the text the one before it left; the file is written once, after the install worked.
+      for (const spec of specs) {
         newManifestText = await addDependency(project, spec, flags.dev ? "dev-dependencies" : "dependencies", client);
         project = { ...project, manifestText: newManifestText, manifest: parseManifestText(newManifestText, project.manifestPath) };
       }
