@@ -213,8 +213,8 @@ export class RegistryClient {
     }
   }
 
-  async search(query: string, limit: number): Promise<SearchResult> {
-    return this.getJson<SearchResult>(`/api/v1/search?q=${encodeURIComponent(query)}&limit=${limit}`);
+  async search(query: string, limit: number, offset = 0): Promise<SearchResult> {
+    return this.getJson<SearchResult>(`/api/v1/search?q=${encodeURIComponent(query)}&limit=${limit}&offset=${offset}`);
   }
 
   /**

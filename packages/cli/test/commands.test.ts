@@ -162,4 +162,17 @@ test("search prints matches, --json the registry's answer, and says so when noth
   const none = await runCli(["search", "zebra", "--registry-url", registry.url], { cwd, cache });
   assert.equal(none.code, 0);
   assert.match(none.stdout, /no packages match "zebra"/);
+
+  // Pages: --limit and --offset, with the way to the next page.
+  const first = await runCli(["search", "wasi", "--limit", "1", "--registry-url", registry.url], { cwd, cache });
+  assert.match(first.stdout, /results 1 to 1 of 2; the next page: --offset 1/);
+  const second = await runCli(["search", "wasi", "--limit", "1", "--offset", "1", "--registry-url", registry.url], { cwd, cache });
+  const firstName = (output: string) => output.split(" ")[0];
+  assert.deepEqual([firstName(first.stdout), firstName(second.stdout)].sort(), ["wasi:http", "wasi:io"], "the two pages hold the two packages");
+  assert.match(second.stdout, /results 2 to 2 of 2$/m);
+  const past = await runCli(["search", "wasi", "--offset", "5", "--registry-url", registry.url], { cwd, cache });
+  assert.match(past.stdout, /no more results: "wasi" has 2/);
+  const bad = await runCli(["search", "wasi", "--offset", "-1", "--registry-url", registry.url], { cwd, cache });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--offset must be a whole number, 0 or more/);
 });
