@@ -124,6 +124,14 @@ describe("install from run.toml", () => {
     const unknown = await runCli(["update", "bob:other", "--registry-url", registry.url], { cwd: p.dir, cache: p.cache });
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /bob:other is not a dependency/);
+
+    // A hand-edited run.lock is not trusted by update either, and update says so.
+    const lockPath = path.join(p.dir, "run.lock");
+    await fs.writeFile(lockPath, (await fs.readFile(lockPath, "utf8")).replace("1.2.0", "1.1.0"));
+    const edited = await runCli(["update", "--registry-url", registry.url], { cwd: p.dir, cache: p.cache });
+    assert.equal(edited.code, 0, edited.stderr);
+    assert.match(edited.stderr, /warning: run\.lock does not match its checksum .* resolving everything again/);
+    assert.equal((await lockOf(p.dir)).checksumOk, true);
   });
 });
 

@@ -8,7 +8,7 @@ import { type LockedComponent, nameProblem } from "@wasm-registry/core";
 import { ComponentCache } from "../cache.js";
 import { CliError, UsageError } from "../errors.js";
 import { installComponents } from "../installer.js";
-import { green, out } from "../output.js";
+import { green, out, warn } from "../output.js";
 import { loadProject, readLockfile, writeLockfile } from "../project.js";
 import { pinsOf, resolveWithRegistry, rootRequirements } from "../resolver.js";
 import { lazyClient } from "./install.js";
@@ -26,6 +26,9 @@ export function registerUpdate(program: Command): void {
       }
       const project = await loadProject();
       const lock = await readLockfile(project.dir);
+      if (lock && !lock.checksumOk) {
+        warn("run.lock does not match its checksum (it was edited by hand), so none of its pins are kept; resolving everything again");
+      }
       const before = lock?.checksumOk ? lock.components : [];
       const pins = pinsOf(lock);
       if (name !== undefined) {
