@@ -37,6 +37,16 @@ export async function loadProject(start = process.cwd()): Promise<Project> {
   if (!dir) {
     throw new CliError(`no ${MANIFEST_FILE} in ${start} or any folder above it; run this command in a project folder (one with a ${MANIFEST_FILE})`);
   }
+  return loadProjectAt(dir);
+}
+
+/** The project when this folder or one above it has a run.toml; undefined when none has (a broken one is still an error). */
+export async function loadProjectIfAny(start = process.cwd()): Promise<Project | undefined> {
+  const dir = await findProjectDir(start);
+  return dir === undefined ? undefined : loadProjectAt(dir);
+}
+
+async function loadProjectAt(dir: string): Promise<Project> {
   const manifestPath = path.join(dir, MANIFEST_FILE);
   let manifestText: string;
   try {
@@ -47,11 +57,6 @@ export async function loadProject(start = process.cwd()): Promise<Project> {
   const manifest = parseManifestText(manifestText, manifestPath);
   for (const warning of manifest.warnings) warn(warning);
   return { dir, manifestPath, manifestText, manifest };
-}
-
-/** The project when this folder or one above it has a run.toml; undefined when none has (a broken one is still an error). */
-export async function loadProjectIfAny(start = process.cwd()): Promise<Project | undefined> {
-  return (await findProjectDir(start)) === undefined ? undefined : loadProject(start);
 }
 
 async function findProjectDir(start: string): Promise<string | undefined> {

@@ -111,6 +111,8 @@ export async function buildRegistry(config: Config, stores: Stores): Promise<Reg
     syncMs: limits.rateSyncMs,
     onError: logError("syncing rate counters failed"),
   });
+  // One budget per client address, taken by the router's hook and by the fast path alike.
+  const takeRead = (address: string) => readLimiter.take(`address:${address}`);
   const metadataCache = new MetadataCache(config.metadataCacheSeconds * 1000);
   const fastPath = new MetadataFastPath({
     cache: metadataCache,
@@ -120,7 +122,7 @@ export async function buildRegistry(config: Config, stores: Stores): Promise<Reg
       limits.readsPerMinute > 0
         ? (address) => {
             try {
-              readLimiter.take(`address:${address}`);
+              takeRead(address);
               return true;
             } catch {
               return false; // the router refuses it with a 429 (take counts nothing it refuses)
@@ -191,7 +193,7 @@ export async function buildRegistry(config: Config, stores: Stores): Promise<Reg
     app.addHook("onRequest", (request, _reply, done) => {
       if (request.url === "/health") return done();
       try {
-        readLimiter.take(`address:${request.ip}`);
+        takeRead(request.ip);
         done();
       } catch (error) {
         done(error as RegistryError);
